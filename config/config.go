@@ -1,0 +1,201 @@
+package config
+
+import (
+	"time"
+)
+
+// Config is a parsed and validated rawland.yaml.
+type Config struct {
+	// DataDir is the data directory (default "data"), relative to the
+	// working directory unless absolute.
+	DataDir string `yaml:"data_dir"`
+	// LeaseTTL is how long a stream lease lives without renewal (default 1m).
+	LeaseTTL Duration `yaml:"lease_ttl"`
+	// Sources are the upstreams, by name.
+	Sources map[string]*Source `yaml:"sources"`
+	// Streams are the record streams, by name.
+	Streams map[string]*Stream `yaml:"streams"`
+	// Reconcile configures the periodic full resync.
+	Reconcile Reconcile `yaml:"reconcile"`
+	// Transform configures the transform stage.
+	Transform Transform `yaml:"transform"`
+	// Landing configures how raw files are written.
+	Landing Landing `yaml:"landing"`
+
+	// Path is the file the config was read from ("" for in-memory configs).
+	Path string `yaml:"-"`
+	// Dir is the directory relative paths (schemas) are resolved against.
+	Dir string `yaml:"-"`
+}
+
+// Source is one upstream HTTP API.
+type Source struct {
+	BaseURL          string            `yaml:"base_url"`
+	Headers          map[string]string `yaml:"headers"`
+	Auth             Auth              `yaml:"auth"`
+	Concurrency      int               `yaml:"concurrency"`
+	RateLimit        *RateLimit        `yaml:"rate_limit"`
+	Retry            Retry             `yaml:"retry"`
+	Timeout          Duration          `yaml:"timeout"`
+	TrackingHeader   string            `yaml:"tracking_header"`
+	MaxResponseBytes Size              `yaml:"max_response_bytes"`
+
+	Name string `yaml:"-"`
+	Line int    `yaml:"-"`
+}
+
+// Auth says how requests to a source authenticate. Secret values are only
+// ever read from the environment variables named here.
+type Auth struct {
+	Type        string `yaml:"type"` // none | bearer | basic | header | query
+	TokenEnv    string `yaml:"token_env"`
+	UserEnv     string `yaml:"user_env"`
+	PasswordEnv string `yaml:"password_env"`
+	Name        string `yaml:"name"`
+	ValueEnv    string `yaml:"value_env"`
+
+	Line int `yaml:"-"`
+}
+
+// RateLimit is a client-side request budget for a source.
+type RateLimit struct {
+	Requests int      `yaml:"requests"`
+	Per      Duration `yaml:"per"`
+}
+
+// Retry bounds the retries of transient failures.
+type Retry struct {
+	MaxAttempts    int      `yaml:"max_attempts"`
+	InitialBackoff Duration `yaml:"initial_backoff"`
+	MaxBackoff     Duration `yaml:"max_backoff"`
+}
+
+// Stream is one record stream of a source.
+type Stream struct {
+	Source     string            `yaml:"source"`
+	Kind       string            `yaml:"kind"` // rest | delta_queue
+	Path       string            `yaml:"path"`
+	Params     map[string]string `yaml:"params"`
+	Records    string            `yaml:"records"`
+	PrimaryKey []string          `yaml:"primary_key"`
+	Cursor     *Cursor           `yaml:"cursor"`
+	Pagination Pagination        `yaml:"pagination"`
+	DeltaQueue *DeltaQueue       `yaml:"delta_queue"`
+	Schema     string            `yaml:"schema"`
+	// Reconcile optionally overrides how the full listing is read (for
+	// delta-queue streams: the listing endpoint; without it reconcile skips
+	// the stream).
+	Reconcile *StreamReconcile `yaml:"reconcile"`
+
+	Name string `yaml:"-"`
+	Line int    `yaml:"-"`
+	// SchemaPath is Schema resolved against the config's directory.
+	SchemaPath string `yaml:"-"`
+}
+
+// StreamReconcile is a stream's full-listing endpoint for reconcile.
+type StreamReconcile struct {
+	Path       string            `yaml:"path"`
+	Params     map[string]string `yaml:"params"`
+	Records    string            `yaml:"records"`
+	Pagination Pagination        `yaml:"pagination"`
+}
+
+// Cursor configures incremental reads.
+type Cursor struct {
+	Field    string   `yaml:"field"`
+	Param    string   `yaml:"param"`
+	Start    string   `yaml:"start"`
+	Lookback Duration `yaml:"lookback"`
+}
+
+// Pagination types.
+const (
+	PageNone    = "none"
+	PageLink    = "link"
+	PageNextURL = "next_url"
+	PageCursor  = "cursor"
+	PageOffset  = "offset"
+	PagePage    = "page"
+)
+
+// Pagination configures how a stream walks its pages.
+type Pagination struct {
+	Type       string `yaml:"type"`
+	Field      string `yaml:"field"`       // next_url: dot path of the next URL
+	Next       string `yaml:"next"`        // cursor: dot path of the next cursor
+	Param      string `yaml:"param"`       // cursor/offset/page: query parameter
+	HasMore    string `yaml:"has_more"`    // cursor: optional dot path of a boolean
+	LimitParam string `yaml:"limit_param"` // offset
+	Limit      int    `yaml:"limit"`       // offset
+	Start      *int   `yaml:"start"`       // page: first page number (default 1)
+	SizeParam  string `yaml:"size_param"`  // page
+	Size       int    `yaml:"size"`        // page
+}
+
+// DeltaQueue configures a list → fetch → clear source.
+type DeltaQueue struct {
+	List     DQList   `yaml:"list"`
+	Fetch    DQFetch  `yaml:"fetch"`
+	Clear    DQClear  `yaml:"clear"`
+	Batch    int      `yaml:"batch"`
+	Deadline Duration `yaml:"deadline"`
+}
+
+// DQList is the delta queue's list call.
+type DQList struct {
+	Path       string `yaml:"path"`
+	IDs        string `yaml:"ids"`
+	LimitParam string `yaml:"limit_param"`
+}
+
+// DQFetch is the delta queue's per-record fetch.
+type DQFetch struct {
+	Path string `yaml:"path"`
+}
+
+// DQClear is the delta queue's clear call.
+type DQClear struct {
+	Method string `yaml:"method"`
+	Path   string `yaml:"path"`
+	IDs    string `yaml:"ids"`
+}
+
+// Reconcile configures the scheduled full resync.
+type Reconcile struct {
+	Every Duration `yaml:"every"`
+}
+
+// Transform configures the transform stage.
+type Transform struct {
+	// LockWait is how long transform waits for another process to release
+	// the warehouse before it exits 75 (default 30s).
+	LockWait Duration `yaml:"lock_wait"`
+	// BatchSize is the number of records per Arrow batch (default 10000).
+	BatchSize int `yaml:"batch_size"`
+}
+
+// Landing configures raw files.
+type Landing struct {
+	// RollBytes starts a new part file after this many bytes (default 64MiB).
+	RollBytes Size `yaml:"roll_bytes"`
+	// Compression is "none" (default), "gzip" or "zstd".
+	Compression string `yaml:"compression"`
+}
+
+// Defaults applied by Load.
+const (
+	DefaultConcurrency      = 5
+	DefaultMaxAttempts      = 6
+	DefaultInitialBackoff   = 500 * time.Millisecond
+	DefaultMaxBackoff       = time.Minute
+	DefaultTimeout          = 30 * time.Second
+	DefaultMaxResponseBytes = 64 << 20
+	DefaultLeaseTTL         = time.Minute
+	DefaultReconcileEvery   = 168 * time.Hour
+	DefaultLockWait         = 30 * time.Second
+	DefaultBatchSize        = 10000
+	DefaultRollBytes        = 64 << 20
+	DefaultDQBatch          = 100
+	DefaultDQDeadline       = 2 * time.Minute
+)

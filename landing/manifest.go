@@ -1,0 +1,183 @@
+package landing
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// File names inside a run directory.
+const (
+	ManifestFile    = "manifest.json"
+	PagesFile       = "pages.ndjson"
+	ManifestVersion = 1
+)
+
+// Manifest describes one run's landed files. It is written last, atomically,
+// before the run commits.
+type Manifest struct {
+	Version         int        `json:"version"`
+	RunID           string     `json:"run_id"`
+	Stream          string     `json:"stream"`
+	Kind            string     `json:"kind"`
+	Source          string     `json:"source"`
+	Records         int64      `json:"records"`
+	Bytes           int64      `json:"bytes"`
+	Pages           int64      `json:"pages"`
+	Files           []FileInfo `json:"files"`
+	CursorBefore    string     `json:"cursor_before"`
+	CursorAfter     string     `json:"cursor_after"`
+	Complete        bool       `json:"complete"`
+	FirstTrackingID string     `json:"first_tracking_id,omitempty"`
+	LastTrackingID  string     `json:"last_tracking_id,omitempty"`
+	StartedAt       time.Time  `json:"started_at"`
+	FinishedAt      time.Time  `json:"finished_at"`
+	Host            string     `json:"host"`
+	PID             int        `json:"pid"`
+}
+
+// FileInfo is one part file of a run.
+type FileInfo struct {
+	Name     string `json:"name"`
+	Records  int64  `json:"records"`
+	RawBytes int64  `json:"raw_bytes"` // uncompressed record bytes
+	Bytes    int64  `json:"bytes"`     // bytes on disk
+	SHA256   string `json:"sha256"`    // of the bytes on disk
+}
+
+// Page is one entry of a run's page log: which request produced which records.
+type Page struct {
+	N          int64  `json:"n"`
+	URL        string `json:"url"` // secrets redacted
+	Status     int    `json:"status"`
+	Records    int    `json:"records"`
+	Bytes      int    `json:"bytes"`
+	TrackingID string `json:"tracking_id,omitempty"`
+	Attempts   int    `json:"attempts"`
+	LatencyMS  int64  `json:"latency_ms"`
+	ID         string `json:"id,omitempty"` // delta queue: the record ID fetched
+}
+
+// ReadManifest reads the manifest of the run in dir.
+func ReadManifest(dir string) (Manifest, error) {
+	var m Manifest
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return m, fmt.Errorf("read manifest: %w", err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("manifest %s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	return m, nil
+}
+
+// ErrCorrupt means a landed file does not match its manifest.
+var ErrCorrupt = errors.New("landed file does not match its manifest")
+
+// Record is one landed record and where it is.
+type Record struct {
+	File string // part file name
+	Line int    // 1-based line in the part
+	Data []byte // the record, exactly as landed; valid until the next call
+}
+
+// Records calls fn for every record of the run in dir, in landing order,
+// verifying each part's checksum and record count against the manifest. It
+// reads one line at a time; memory does not grow with the run.
+func Records(ctx context.Context, dir string, fn func(Record) error) (Manifest, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return m, err
+	}
+	for _, fi := range m.Files {
+		if err := readPart(ctx, dir, fi, fn); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func readPart(ctx context.Context, dir string, fi FileInfo, fn func(Record) error) error {
+	path := filepath.Join(dir, fi.Name)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open landed part: %w", err)
+	}
+	defer f.Close()
+	sum := sha256.New()
+	var r io.Reader = io.TeeReader(f, sum)
+	switch {
+	case strings.HasSuffix(fi.Name, ".gz"):
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	case strings.HasSuffix(fi.Name, ".zst"):
+		zr, err := zstd.NewReader(r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	br := bufio.NewReaderSize(r, 256<<10)
+	line := 0
+	for {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// a record longer than the buffer: collect it whole
+			full := append([]byte(nil), b...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = br.ReadSlice('\n')
+				full = append(full, b...)
+			}
+			b = full
+		}
+		if len(b) > 0 {
+			line++
+			if line%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := fn(Record{File: fi.Name, Line: line, Data: trimNL(b)}); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read %s line %d: %w", path, line+1, err)
+		}
+	}
+	io.Copy(io.Discard, f) // hash any trailing bytes the decompressor did not need
+	if got := hex.EncodeToString(sum.Sum(nil)); got != fi.SHA256 {
+		return fmt.Errorf("%s: sha256 %s, manifest says %s: %w", path, got, fi.SHA256, ErrCorrupt)
+	}
+	if int64(line) != fi.Records {
+		return fmt.Errorf("%s: %d records, manifest says %d: %w", path, line, fi.Records, ErrCorrupt)
+	}
+	return nil
+}
+
+func trimNL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		return b[:n-1]
+	}
+	return b
+}

@@ -1,0 +1,254 @@
+package landing
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/rawland/rawland/internal/crashpoint"
+)
+
+// Options say how a run's files are written.
+type Options struct {
+	RollBytes   int64  // start a new part after this many uncompressed bytes (default 64 MiB)
+	Compression string // none | gzip | zstd
+}
+
+// Writer streams one run's records into rolled JSON-lines part files in the
+// run's staging directory. Memory stays at one buffered part, whatever the
+// stream's size. Not safe for concurrent use.
+type Writer struct {
+	zone          Zone
+	stream, runID string
+	dir           string
+	opts          Options
+	man           Manifest
+	pages         *os.File
+	pagesEnc      *json.Encoder
+
+	// the open part
+	f      *os.File
+	buf    *bufio.Writer
+	comp   io.WriteCloser
+	sum    hash.Hash
+	cw     *countWriter
+	part   FileInfo
+	closed bool
+}
+
+// NewWriter creates the run's staging directory and returns its writer.
+func NewWriter(z Zone, stream, runID string, m Manifest, opts Options) (*Writer, error) {
+	if opts.RollBytes <= 0 {
+		opts.RollBytes = 64 << 20
+	}
+	dir := z.StagingDir(stream, runID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create staging for run %s of %s: %w", runID, stream, err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return nil, err
+	}
+	pages, err := os.Create(filepath.Join(dir, PagesFile))
+	if err != nil {
+		return nil, fmt.Errorf("create page log of run %s: %w", runID, err)
+	}
+	m.Version, m.Stream, m.RunID = ManifestVersion, stream, runID
+	if m.StartedAt.IsZero() {
+		m.StartedAt = time.Now().UTC()
+	}
+	return &Writer{zone: z, stream: stream, runID: runID, dir: dir, opts: opts, man: m, pages: pages, pagesEnc: json.NewEncoder(pages)}, nil
+}
+
+// Dir is the staging directory being written.
+func (w *Writer) Dir() string { return w.dir }
+
+// Write appends one record. rec must be one JSON value; insignificant
+// whitespace is removed so that it fits on one line, and nothing else is
+// changed: numbers, key order, string escapes stay as the upstream sent them.
+func (w *Writer) Write(rec []byte) error {
+	if w.f == nil {
+		if err := w.openPart(); err != nil {
+			return err
+		}
+	}
+	line := rec
+	if bytes.ContainsAny(rec, "\n\r\t ") {
+		var b bytes.Buffer
+		if err := json.Compact(&b, rec); err != nil {
+			return fmt.Errorf("land record %d of run %s: not one JSON value: %w", w.man.Records+1, w.runID, err)
+		}
+		line = b.Bytes()
+	}
+	var err error
+	if w.comp != nil {
+		_, err = w.comp.Write(line)
+		if err == nil {
+			_, err = w.comp.Write([]byte{'\n'})
+		}
+	} else {
+		_, err = w.buf.Write(line)
+		if err == nil {
+			err = w.buf.WriteByte('\n')
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", w.part.Name, err)
+	}
+	n := int64(len(line) + 1)
+	w.part.Records++
+	w.part.RawBytes += n
+	w.man.Records++
+	w.man.Bytes += n
+	if w.part.RawBytes >= w.opts.RollBytes {
+		return w.closePart()
+	}
+	return nil
+}
+
+// Page records one fetched page in the run's page log (pages.ndjson) and
+// counts it in the manifest.
+func (w *Writer) Page(p Page) error {
+	w.man.Pages++
+	if p.TrackingID != "" {
+		if w.man.FirstTrackingID == "" {
+			w.man.FirstTrackingID = p.TrackingID
+		}
+		w.man.LastTrackingID = p.TrackingID
+	}
+	if err := w.pagesEnc.Encode(p); err != nil {
+		return fmt.Errorf("write page log of run %s: %w", w.runID, err)
+	}
+	return nil
+}
+
+// Records is the number of records written so far.
+func (w *Writer) Records() int64 { return w.man.Records }
+
+// Bytes is the number of record bytes written so far (uncompressed).
+func (w *Writer) Bytes() int64 { return w.man.Bytes }
+
+func (w *Writer) openPart() error {
+	name := fmt.Sprintf("part-%05d.jsonl", len(w.man.Files)+1)
+	switch w.opts.Compression {
+	case "gzip":
+		name += ".gz"
+	case "zstd":
+		name += ".zst"
+	}
+	f, err := os.OpenFile(filepath.Join(w.dir, name+".tmp"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create part of run %s: %w", w.runID, err)
+	}
+	w.f, w.sum = f, sha256.New()
+	w.cw = &countWriter{w: io.MultiWriter(f, w.sum)}
+	w.buf = bufio.NewWriterSize(w.cw, 256<<10)
+	w.part = FileInfo{Name: name}
+	w.comp = nil
+	switch w.opts.Compression {
+	case "gzip":
+		w.comp = gzip.NewWriter(w.buf)
+	case "zstd":
+		zw, err := zstd.NewWriter(w.buf)
+		if err != nil {
+			return fmt.Errorf("zstd writer: %w", err)
+		}
+		w.comp = zw
+	}
+	return nil
+}
+
+// closePart flushes, fsyncs and renames the open part to its final name.
+func (w *Writer) closePart() error {
+	if w.f == nil {
+		return nil
+	}
+	name := w.part.Name
+	if w.comp != nil {
+		if err := w.comp.Close(); err != nil {
+			return fmt.Errorf("finish %s: %w", name, err)
+		}
+	}
+	if err := w.buf.Flush(); err != nil {
+		return fmt.Errorf("flush %s: %w", name, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := os.Rename(filepath.Join(w.dir, name+".tmp"), filepath.Join(w.dir, name)); err != nil {
+		return fmt.Errorf("rename %s: %w", name, err)
+	}
+	crashpoint.Hit("after_part")
+	w.part.Bytes = w.cw.n
+	w.part.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
+	w.man.Files = append(w.man.Files, w.part)
+	w.f = nil
+	return nil
+}
+
+// Finish makes the run durable in staging: the last part is closed, the page
+// log fsynced, the manifest (with m's cursor, complete and timing fields)
+// written atomically and the directory fsynced. After Finish the run can be
+// committed.
+func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
+	if w.closed {
+		return w.man, fmt.Errorf("finish run %s: already finished", w.runID)
+	}
+	if err := w.closePart(); err != nil {
+		return w.man, err
+	}
+	if err := w.pages.Sync(); err != nil {
+		return w.man, fmt.Errorf("sync page log of run %s: %w", w.runID, err)
+	}
+	if err := w.pages.Close(); err != nil {
+		return w.man, fmt.Errorf("close page log of run %s: %w", w.runID, err)
+	}
+	w.closed = true
+	w.man.CursorAfter = cursorAfter
+	w.man.Complete = complete
+	w.man.FinishedAt = time.Now().UTC()
+	data, err := json.MarshalIndent(w.man, "", "  ")
+	if err != nil {
+		return w.man, fmt.Errorf("encode manifest of run %s: %w", w.runID, err)
+	}
+	if err := WriteFileAtomic(filepath.Join(w.dir, ManifestFile), data); err != nil {
+		return w.man, err
+	}
+	return w.man, syncDir(w.dir)
+}
+
+// Abort closes whatever is open and removes the run's staging directory.
+func (w *Writer) Abort() error {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	if !w.closed {
+		w.pages.Close()
+		w.closed = true
+	}
+	return w.zone.Remove(w.stream, w.runID)
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

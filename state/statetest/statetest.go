@@ -1,0 +1,183 @@
+// Package statetest is the conformance suite every state.Store backend must
+// pass: leases, atomic commit of run and cursor, fencing and the DLQ.
+package statetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rawland/rawland/state"
+)
+
+// Factory opens a fresh, empty store for one subtest.
+type Factory func(t *testing.T) state.Store
+
+// Run runs the suite against stores made by open.
+func Run(t *testing.T, open Factory) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ids := map[int]string{}
+	id := func(n int) string {
+		if ids[n] == "" {
+			ids[n] = state.NewRunID(t0.Add(time.Duration(n) * time.Second))
+		}
+		return ids[n]
+	}
+
+	t.Run("lease is exclusive until released", func(t *testing.T) {
+		s := open(t)
+		a, b := id(1), id(2)
+		if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: a, Host: "h1", PID: 1}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: b, Host: "other-host", PID: 2}, time.Hour)
+		var held *state.LeaseHeldError
+		if !errors.As(err, &held) || held.Holder.RunID != a {
+			t.Fatalf("second acquire: got %v, want LeaseHeldError naming %s", err, a)
+		}
+		if _, err := s.Acquire(ctx, state.Lease{Stream: "y", RunID: b, Host: "other-host", PID: 2}, time.Hour); err != nil {
+			t.Fatalf("another stream must be free: %v", err)
+		}
+		if err := s.Release(ctx, "x", a); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: b, Host: "other-host", PID: 2}, time.Hour); err != nil {
+			t.Fatalf("after release: %v", err)
+		}
+		if err := s.Renew(ctx, "x", a, time.Hour); !errors.Is(err, state.ErrLeaseLost) {
+			t.Fatalf("renew by old holder: got %v, want ErrLeaseLost", err)
+		}
+	})
+
+	t.Run("expired lease is taken over", func(t *testing.T) {
+		s := open(t)
+		if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: id(1), Host: "h1", PID: 1}, time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if _, ok, _ := s.Holder(ctx, "x"); ok {
+			t.Fatal("expired lease still reported as held")
+		}
+		if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: id(2), Host: "h2", PID: 2}, time.Hour); err != nil {
+			t.Fatalf("take over expired lease: %v", err)
+		}
+	})
+
+	t.Run("commit moves cursor with the run", func(t *testing.T) {
+		s := open(t)
+		r := state.Run{ID: id(1), Stream: "x", Kind: state.KindIngest}
+		mustLease(t, s, r.ID)
+		if err := s.Begin(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		r.CursorAfter, r.Records = "2020-01-01T00:00:00Z", 3
+		if err := s.Commit(ctx, r, true); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Cursor(ctx, "x"); c != r.CursorAfter {
+			t.Fatalf("cursor = %q, want %q", c, r.CursorAfter)
+		}
+		got, err := s.Get(ctx, r.ID)
+		if err != nil || got.Status != state.StatusCommitted || got.Records != 3 {
+			t.Fatalf("run after commit = %+v, %v", got, err)
+		}
+	})
+
+	t.Run("commit refuses a moved cursor and changes nothing", func(t *testing.T) {
+		s := open(t)
+		r := state.Run{ID: id(1), Stream: "x", Kind: state.KindIngest, CursorBefore: "stale"}
+		mustLease(t, s, r.ID)
+		s.Begin(ctx, r)
+		r.CursorAfter = "new"
+		if err := s.Commit(ctx, r, true); !errors.Is(err, state.ErrCursorMoved) {
+			t.Fatalf("got %v, want ErrCursorMoved", err)
+		}
+		if c, _ := s.Cursor(ctx, "x"); c != "" {
+			t.Fatalf("cursor changed to %q", c)
+		}
+		if got, _ := s.Get(ctx, r.ID); got.Status != state.StatusRunning {
+			t.Fatalf("status = %s, want running", got.Status)
+		}
+	})
+
+	t.Run("commit refuses a run that lost its lease", func(t *testing.T) {
+		s := open(t)
+		r := state.Run{ID: id(1), Stream: "x", Kind: state.KindIngest}
+		s.Begin(ctx, r)
+		if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: id(2), Host: "h", PID: 9}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(ctx, r, true); !errors.Is(err, state.ErrLeaseLost) {
+			t.Fatalf("got %v, want ErrLeaseLost", err)
+		}
+	})
+
+	t.Run("reconcile commit leaves cursor", func(t *testing.T) {
+		s := open(t)
+		r := state.Run{ID: id(1), Stream: "x", Kind: state.KindIngest}
+		mustLease(t, s, r.ID)
+		s.Begin(ctx, r)
+		r.CursorAfter = "5"
+		s.Commit(ctx, r, true)
+		s.Release(ctx, "x", r.ID)
+		rc := state.Run{ID: id(2), Stream: "x", Kind: state.KindReconcile, CursorBefore: "5"}
+		mustLease(t, s, rc.ID)
+		s.Begin(ctx, rc)
+		rc.CursorAfter, rc.Complete = "1", true
+		if err := s.Commit(ctx, rc, false); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Cursor(ctx, "x"); c != "5" {
+			t.Fatalf("reconcile moved cursor to %q", c)
+		}
+		runs, _ := s.List(ctx, state.RunFilter{Stream: "x", Kind: state.KindReconcile})
+		if len(runs) != 1 || !runs[0].Complete {
+			t.Fatalf("reconcile runs = %+v", runs)
+		}
+	})
+
+	t.Run("list orders and filters", func(t *testing.T) {
+		s := open(t)
+		for i := 1; i <= 3; i++ {
+			s.Begin(ctx, state.Run{ID: id(i), Stream: "x", Kind: state.KindIngest})
+		}
+		s.Finish(ctx, id(2), state.StatusFailed, "boom", "")
+		all, _ := s.List(ctx, state.RunFilter{Stream: "x"})
+		if len(all) != 3 || all[0].ID != id(3) {
+			t.Fatalf("newest first: %+v", all)
+		}
+		failed, _ := s.List(ctx, state.RunFilter{Status: []state.Status{state.StatusFailed}, Oldest: true})
+		if len(failed) != 1 || failed[0].Error != "boom" {
+			t.Fatalf("failed runs: %+v", failed)
+		}
+		if _, err := s.Get(ctx, id(9)); !errors.Is(err, state.ErrNotFound) {
+			t.Fatalf("get missing: %v", err)
+		}
+	})
+
+	t.Run("dlq round trip", func(t *testing.T) {
+		s := open(t)
+		err := s.PutDLQ(ctx, []state.DLQEntry{{Stream: "c", RunID: id(1), ID: "42", URL: "http://x/records/42", Error: "404", Status: 404, Attempts: 1}, {Stream: "d", RunID: id(1), ID: "7"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.ListDLQ(ctx, "c")
+		if len(got) != 1 || got[0].ID != "42" || got[0].Status != 404 {
+			t.Fatalf("dlq = %+v", got)
+		}
+		s.DeleteDLQ(ctx, []int64{got[0].Seq})
+		all, _ := s.ListDLQ(ctx, "")
+		if len(all) != 1 || all[0].Stream != "d" {
+			t.Fatalf("after delete = %+v", all)
+		}
+	})
+}
+
+func mustLease(t *testing.T, s state.Store, runID string) {
+	t.Helper()
+	if _, err := s.Acquire(context.Background(), state.Lease{Stream: "x", RunID: runID, Host: "h", PID: 1}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+}
