@@ -72,7 +72,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		ce := yamlError(name, err).(*Error)
+		ce.Key = keyAtLine(root.Content[0], ce.Line, "")
+		return nil, ce
 	}
 	cfg.Path = name
 	cfg.Dir = filepath.Dir(name)
@@ -100,6 +102,36 @@ func yamlError(file string, err error) error {
 	msg = strings.Replace(msg, "not found in type config.", "is not a known key in ", 1)
 	msg = strings.ReplaceAll(msg, "config.", "")
 	return &Error{File: file, Line: line, Msg: msg + " (see the README's config reference)"}
+}
+
+// keyAtLine returns the dotted path of the deepest mapping key on line.
+func keyAtLine(n *yaml.Node, line int, prefix string) string {
+	if n == nil || line == 0 {
+		return ""
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := k.Value
+			if prefix != "" {
+				path = prefix + "." + k.Value
+			}
+			if deeper := keyAtLine(v, line, path); deeper != "" {
+				return deeper
+			}
+			if k.Line == line {
+				return path
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if d := keyAtLine(c, line, fmt.Sprintf("%s[%d]", prefix, i)); d != "" {
+				return d
+			}
+		}
+	}
+	return ""
 }
 
 // lineOf returns the line of the node at the dotted key path (mapping keys
