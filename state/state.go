@@ -114,6 +114,10 @@ type Leases interface {
 	Acquire(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// Renew extends the lease; ErrLeaseLost if runID no longer holds it.
 	Renew(ctx context.Context, stream, runID string, ttl time.Duration) error
+	// Transfer hands the lease from one run ID to the next run of the same
+	// holder (a delta queue commits one run per cycle); ErrLeaseLost if
+	// from no longer holds it.
+	Transfer(ctx context.Context, stream, from, to string) error
 	// Release gives the lease up; releasing a lease not held is not an error.
 	Release(ctx context.Context, stream, runID string) error
 	// Holder returns the current unexpired lease of the stream, if any.

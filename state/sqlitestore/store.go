@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rawland/rawland/state"
@@ -58,15 +59,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// _txlock=immediate: every transaction takes the write lock up front, so
 	// two processes never deadlock upgrading read locks; busy_timeout makes
 	// them queue instead of failing.
+	start := time.Now()
 	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open state store %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	// Switching a new database to WAL needs a moment of exclusive access that
+	// SQLite does not queue for; processes that start together retry it.
+	var err2 error
+	for wait := 5 * time.Millisecond; ; wait = min(wait*2, 500*time.Millisecond) {
+		if _, err2 = db.ExecContext(ctx, schema); err2 == nil || !strings.Contains(err2.Error(), "SQLITE_BUSY") || time.Since(start) > 30*time.Second {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err2 = ctx.Err()
+		case <-time.After(wait):
+			continue
+		}
+		break
+	}
+	if err2 != nil {
 		db.Close()
-		return nil, fmt.Errorf("init state store %s: %w", path, err)
+		return nil, fmt.Errorf("init state store %s: %w", path, err2)
 	}
 	host, _ := os.Hostname()
 	return &Store{db: db, path: path, Now: time.Now, Host: host, alive: pidAlive}, nil
@@ -161,6 +178,18 @@ func (s *Store) Renew(ctx context.Context, stream, runID string, ttl time.Durati
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("renew lease of %s for run %s: %w", stream, runID, state.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Transfer implements state.Leases.
+func (s *Store) Transfer(ctx context.Context, stream, from, to string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE leases SET run_id=? WHERE stream=? AND run_id=?`, to, stream, from)
+	if err != nil {
+		return fmt.Errorf("transfer lease of %s: %w", stream, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("transfer lease of %s from run %s: %w", stream, from, state.ErrLeaseLost)
 	}
 	return nil
 }

@@ -49,6 +49,16 @@ func Run(t *testing.T, open Factory) {
 		if err := s.Renew(ctx, "x", a, time.Hour); !errors.Is(err, state.ErrLeaseLost) {
 			t.Fatalf("renew by old holder: got %v, want ErrLeaseLost", err)
 		}
+		c := id(3)
+		if err := s.Transfer(ctx, "x", b, c); err != nil {
+			t.Fatalf("transfer: %v", err)
+		}
+		if h, ok, _ := s.Holder(ctx, "x"); !ok || h.RunID != c {
+			t.Fatalf("holder after transfer = %+v", h)
+		}
+		if err := s.Transfer(ctx, "x", b, c); !errors.Is(err, state.ErrLeaseLost) {
+			t.Fatalf("transfer by old holder: got %v, want ErrLeaseLost", err)
+		}
 	})
 
 	t.Run("expired lease is taken over", func(t *testing.T) {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"sync"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/rawland/rawland/config"
+	"github.com/rawland/rawland/ingest"
+	"github.com/rawland/rawland/ingest/fetch"
+	"github.com/rawland/rawland/state"
+)
+
+func init() {
+	register(&command{
+		name:        "ingest",
+		usage:       "[--parallel N] [STREAM…]",
+		summary:     "pull new records, land them raw under a new run ID, commit cursors atomically with the landing",
+		needsConfig: true,
+		run:         runIngest,
+	})
+}
+
+func runIngest(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	parallel := fs.Int("parallel", 4, "streams ingested at once")
+	names, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	streams, err := a.cfg.Select(names)
+	if err != nil {
+		return err
+	}
+	results, err := a.ingestStreams(ctx, streams, state.KindIngest, *parallel)
+	if err != nil {
+		return err
+	}
+	return summarize(a, results)
+}
+
+// streamResult is one stream's outcome in a multi-stream command.
+type streamResult struct {
+	stream string
+	res    ingest.Result
+	err    error
+}
+
+// doers builds one resilient HTTP client per source, shared by its streams.
+func (a *app) doers() (map[string]ingest.Doer, error) {
+	out := map[string]ingest.Doer{}
+	for name, src := range a.cfg.Sources {
+		creds, err := src.Credentials(a.cfg.Path)
+		if err != nil {
+			return nil, err
+		}
+		opts := fetch.Options{
+			Source:           name,
+			Headers:          src.Headers,
+			Auth:             authFor(creds),
+			Concurrency:      src.Concurrency,
+			Retry:            fetch.Retry{MaxAttempts: src.Retry.MaxAttempts, InitialBackoff: src.Retry.InitialBackoff.D(), MaxBackoff: src.Retry.MaxBackoff.D()},
+			Timeout:          src.Timeout.D(),
+			TrackingHeader:   src.TrackingHeader,
+			MaxResponseBytes: int64(src.MaxResponseBytes),
+			QuotaDir:         a.zone().StateDir(),
+			Logger:           a.log,
+		}
+		if rl := src.RateLimit; rl != nil {
+			opts.RateLimit = &fetch.RateLimit{Requests: rl.Requests, Per: rl.Per.D()}
+		}
+		c, err := fetch.New(opts)
+		if err != nil {
+			return nil, &config.Error{File: a.cfg.Path, Line: src.Line, Key: "sources." + name, Msg: err.Error()}
+		}
+		out[name] = c
+	}
+	return out, nil
+}
+
+func authFor(c config.Credentials) fetch.Auth {
+	switch c.Type {
+	case "bearer":
+		return fetch.BearerAuth(c.Token)
+	case "basic":
+		return fetch.BasicAuth(c.User, c.Password)
+	case "header":
+		return fetch.HeaderAuth(c.Name, c.Value)
+	case "query":
+		return fetch.QueryAuth(c.Name, c.Value)
+	}
+	return fetch.NoAuth()
+}
+
+// ingestStreams runs streams concurrently (at most parallel at once); one
+// stream's failure never stops the others.
+func (a *app) ingestStreams(ctx context.Context, streams []*config.Stream, kind state.Kind, parallel int) ([]streamResult, error) {
+	store, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doers, err := a.doers()
+	if err != nil {
+		return nil, err
+	}
+	opts := ingest.Options{Config: a.cfg, Store: store, Zone: a.zone(), Doers: doers, Logger: a.log, Kind: kind, Progress: a.progress()}
+	results := make([]streamResult, len(streams))
+	p := pool.New().WithMaxGoroutines(max(parallel, 1))
+	for i, s := range streams {
+		p.Go(func() {
+			res, err := ingest.Stream(ctx, opts, s)
+			results[i] = streamResult{stream: s.Name, res: res, err: err}
+		})
+	}
+	p.Wait()
+	a.endProgress()
+	return results, nil
+}
+
+// summarize prints one line per stream and picks the exit status: any
+// failure → 1; every stream busy → 75; else 0.
+func summarize(a *app, results []streamResult) error {
+	failed, busy, ran := 0, 0, 0
+	var lastBusy error
+	for _, r := range results {
+		var held *state.LeaseHeldError
+		switch {
+		case errors.As(r.err, &held):
+			busy++
+			lastBusy = r.err
+			fmt.Fprintf(a.stdout, "%-16s busy     %v\n", r.stream, held)
+		case r.res.Skipped != "":
+			ran++
+			fmt.Fprintf(a.stdout, "%-16s skipped  %s\n", r.stream, r.res.Skipped)
+		case r.err != nil:
+			failed++
+			if r.res.Run.Status == state.StatusCommitted {
+				fmt.Fprintf(a.stdout, "%-16s partial  run %s kept %d records; %v\n", r.stream, r.res.Run.ID, r.res.Run.Records, r.err)
+			} else {
+				fmt.Fprintf(a.stdout, "%-16s FAILED   %v\n", r.stream, r.err)
+			}
+		default:
+			ran++
+			run := r.res.Run
+			fmt.Fprintf(a.stdout, "%-16s ok       run %s: %d records, %d pages, cursor %s → %s (%s)\n",
+				r.stream, run.ID, run.Records, run.Pages, orDash(run.CursorBefore), orDash(run.CursorAfter), run.FinishedAt.Sub(run.StartedAt).Round(1e6))
+		}
+	}
+	switch {
+	case failed > 0:
+		return errStreamsFailed
+	case busy > 0 && ran == 0:
+		return &busyError{err: lastBusy}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// progress returns a per-page callback that shows a live line on a
+// terminal (analyst runs); nil for cron and pipes.
+func (a *app) progress() func(stream string, pages, records int64) {
+	if !isTerminal(a.stderr) {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(stream string, pages, records int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(a.stderr, "\r\033[K%s: %d records, %d pages", stream, records, pages)
+	}
+}
+
+func (a *app) endProgress() {
+	if isTerminal(a.stderr) {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rawland/rawland/state"
+)
+
+func init() {
+	register(&command{
+		name:        "status",
+		usage:       "[--json]",
+		summary:     "per stream: cursor, last run, runs waiting for transform, quarantined, DLQ, next reconcile",
+		needsConfig: true,
+		run:         runStatus,
+	})
+}
+
+type streamStatus struct {
+	Stream        string       `json:"stream"`
+	Cursor        string       `json:"cursor"`
+	LastRun       *runJSON     `json:"last_run"`
+	PendingRuns   int          `json:"pending_runs"`
+	Quarantined   *int64       `json:"quarantined"` // null when the warehouse is busy or absent
+	Drift         *int64       `json:"drift"`
+	Rows          *int64       `json:"rows"`
+	DLQ           int          `json:"dlq"`
+	NextReconcile *time.Time   `json:"next_reconcile"`
+	Holder        *state.Lease `json:"lease,omitempty"`
+}
+
+// warehouseCounts is filled in by the transform wiring: per-stream counts
+// read from the warehouse (nil map when it is busy or missing).
+var warehouseCounts func(ctx context.Context, a *app) map[string][3]int64
+
+func runStatus(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("status takes no arguments")
+	}
+	store, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	var counts map[string][3]int64
+	if warehouseCounts != nil {
+		counts = warehouseCounts(ctx, a)
+	}
+	var out []streamStatus
+	for _, name := range a.cfg.StreamNames() {
+		st := streamStatus{Stream: name}
+		if st.Cursor, err = store.Cursor(ctx, name); err != nil {
+			return err
+		}
+		if last, err := store.List(ctx, state.RunFilter{Stream: name, Limit: 1}); err != nil {
+			return err
+		} else if len(last) == 1 {
+			j := toRunJSON(last[0])
+			st.LastRun = &j
+		}
+		pending, err := store.List(ctx, state.RunFilter{Stream: name, Status: []state.Status{state.StatusCommitted}})
+		if err != nil {
+			return err
+		}
+		st.PendingRuns = len(pending)
+		dlq, err := store.ListDLQ(ctx, name)
+		if err != nil {
+			return err
+		}
+		st.DLQ = len(dlq)
+		if c, ok := counts[name]; ok {
+			st.Quarantined, st.Drift, st.Rows = &c[0], &c[1], &c[2]
+		}
+		next, err := nextReconcile(ctx, store, name, a.cfg.Reconcile.Every.D())
+		if err != nil {
+			return err
+		}
+		st.NextReconcile = &next
+		if l, ok, err := store.Holder(ctx, name); err == nil && ok {
+			st.Holder = &l
+		}
+		out = append(out, st)
+	}
+	if *asJSON {
+		return writeJSON(a.stdout, map[string]any{"streams": out})
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tCURSOR\tLAST RUN\tSTATUS\tRECORDS\tPENDING\tQUARANTINED\tDLQ\tNEXT RECONCILE\tLEASE")
+	for _, s := range out {
+		lastID, lastStatus, recs := "-", "-", "-"
+		if s.LastRun != nil {
+			lastID, lastStatus, recs = s.LastRun.RunID, s.LastRun.Status, fmt.Sprint(s.LastRun.Records)
+		}
+		q := "?"
+		if s.Quarantined != nil {
+			q = fmt.Sprint(*s.Quarantined)
+		}
+		lease := "-"
+		if s.Holder != nil {
+			lease = fmt.Sprintf("%s pid %d", s.Holder.Host, s.Holder.PID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", s.Stream, orDash(s.Cursor), lastID, lastStatus, recs, s.PendingRuns, q, s.DLQ,
+			s.NextReconcile.Format(time.RFC3339), lease)
+	}
+	return tw.Flush()
+}
+
+// nextReconcile is when the stream's next full resync is due: the last
+// complete reconcile plus every, or now if there never was one.
+func nextReconcile(ctx context.Context, runs state.Runs, stream string, every time.Duration) (time.Time, error) {
+	rs, err := runs.List(ctx, state.RunFilter{Stream: stream, Kind: state.KindReconcile,
+		Status: []state.Status{state.StatusCommitted, state.StatusTransformed}})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, r := range rs {
+		if r.Complete {
+			return r.StartedAt.Add(every).UTC(), nil
+		}
+	}
+	return time.Now().UTC().Truncate(time.Second), nil
+}

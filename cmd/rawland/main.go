@@ -1,0 +1,252 @@
+// Command rawland is the raw-landing ELT pipeline: ingest, transform,
+// reconcile and the scheduled run, plus status, history and SQL.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/rawland/rawland/config"
+	"github.com/rawland/rawland/landing"
+	"github.com/rawland/rawland/state"
+	"github.com/rawland/rawland/state/sqlitestore"
+)
+
+// Exit codes (CONTRACT.md).
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	exitBusy   = 75
+)
+
+// command is one subcommand; each lives in its own cmd_<name>.go file and
+// registers itself in init.
+type command struct {
+	name    string
+	usage   string // one line: arguments and flags
+	summary string
+	// needsConfig: load and validate rawland.yaml before run.
+	needsConfig bool
+	run         func(ctx context.Context, a *app, args []string) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// app is what every command gets: global flags, the loaded config, logger
+// and output streams.
+type app struct {
+	configPath string
+	dataFlag   string
+	logFormat  string
+	logLevel   string
+
+	cfg    *config.Config
+	log    *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+	store  *sqlitestore.Store
+}
+
+// usageError is a bad command line: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// busyError: another run holds what this command needs: exit 75.
+type busyError struct{ err error }
+
+func (e *busyError) Error() string { return e.err.Error() }
+func (e *busyError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("rawland", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	a.globalFlags(fs)
+	fs.Usage = func() { printUsage(stderr) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	cmd, ok := commands[rest[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "rawland: unknown command %q\n\n", rest[0])
+		printUsage(stderr)
+		return exitUsage
+	}
+	if err := a.setupLog(); err != nil {
+		fmt.Fprintf(stderr, "rawland: %v\n", err)
+		return exitUsage
+	}
+	if cmd.needsConfig {
+		if err := a.loadConfig(); err != nil {
+			fmt.Fprintf(stderr, "rawland: %v\n", err)
+			return exitUsage
+		}
+	}
+	defer a.close()
+	err := cmd.run(ctx, a, rest[1:])
+	return a.exitCode(cmd, err)
+}
+
+func (a *app) globalFlags(fs *flag.FlagSet) {
+	fs.StringVar(&a.configPath, "config", "rawland.yaml", "config file")
+	fs.StringVar(&a.dataFlag, "data", "", "data directory (overrides the config's data_dir)")
+	fs.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func (a *app) exitCode(cmd *command, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var held *state.LeaseHeldError
+	var be *busyError
+	var code int
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(a.stderr, "rawland %s: %v\nusage: rawland %s %s\n", cmd.name, err, cmd.name, cmd.usage)
+		return exitUsage
+	case errors.Is(err, config.ErrInvalid):
+		code = exitUsage
+	case errors.As(err, &held), errors.As(err, &be):
+		code = exitBusy
+	case errors.Is(err, errStreamsFailed):
+		return exitFailed // the per-stream lines already said why
+	default:
+		code = exitFailed
+	}
+	fmt.Fprintf(a.stderr, "rawland %s: %v\n", cmd.name, err)
+	return code
+}
+
+// errStreamsFailed: at least one stream failed and its error was printed.
+var errStreamsFailed = errors.New("at least one stream failed")
+
+func (a *app) setupLog() error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return fmt.Errorf("bad --log-level %q: use debug, info, warn or error", a.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return fmt.Errorf("bad --log-format %q: use text or json", a.logFormat)
+	}
+	return nil
+}
+
+func (a *app) loadConfig() error {
+	cfg, err := config.Load(a.configPath)
+	if err != nil {
+		return err
+	}
+	if a.dataFlag != "" {
+		cfg.DataDir = a.dataFlag
+	}
+	a.cfg = cfg
+	return nil
+}
+
+// dataDir is the data directory: --data, else the config's data_dir, else ./data.
+func (a *app) dataDir() string {
+	if a.dataFlag != "" {
+		return a.dataFlag
+	}
+	if a.cfg != nil && a.cfg.DataDir != "" {
+		return a.cfg.DataDir
+	}
+	return "data"
+}
+
+func (a *app) zone() landing.Zone { return landing.Zone{Dir: a.dataDir()} }
+
+func (a *app) warehousePath() string { return filepath.Join(a.dataDir(), "warehouse.duckdb") }
+
+// openStore opens the embedded state store once per command.
+func (a *app) openStore(ctx context.Context) (*sqlitestore.Store, error) {
+	if a.store != nil {
+		return a.store, nil
+	}
+	s, err := sqlitestore.Open(ctx, filepath.Join(a.zone().StateDir(), "rawland.db"))
+	if err != nil {
+		return nil, err
+	}
+	a.store = s
+	return s, nil
+}
+
+func (a *app) close() {
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: rawland [--config FILE] [--data DIR] [--log-format text|json] [--log-level L] COMMAND [ARGS]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := commands[n]
+		fmt.Fprintf(w, "  %-11s %s\n", n, c.summary)
+		if c.usage != "" {
+			fmt.Fprintf(w, "  %-11s   rawland %s %s\n", "", n, c.usage)
+		}
+	}
+	fmt.Fprintln(w, "\nexit codes: 0 ok · 1 a stream failed · 2 bad usage/config/schema · 75 busy (another run holds the stream or warehouse)")
+}
+
+// parseFlags parses a command's flags and allows them before or after
+// positional arguments (rawland runs issues --json).
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,340 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/rawland/rawland/config"
+	"github.com/rawland/rawland/ingest/fetch"
+	"github.com/rawland/rawland/internal/crashpoint"
+	"github.com/rawland/rawland/landing"
+	"github.com/rawland/rawland/state"
+)
+
+// A delta queue (CONTEXT.md §1) hands out the IDs of changed records; the
+// client fetches each and must CLEAR them within a deadline, or they are
+// queued again. One cycle here is: list a batch → fetch each ID with bounded
+// concurrency → land and commit the records as one run → store permanent
+// failures in the DLQ → clear exactly the committed and dead-lettered IDs.
+// An ID is never cleared before its record is durably committed. The batch
+// is sized from the measured fetch latency so that a cycle ends well inside
+// the deadline; cycles repeat until the queue is empty or the budget ends.
+
+// Share of the deadline a cycle may spend fetching; the rest is for commit
+// and clear, and for latency spikes.
+const dqFetchShare = 0.5
+
+// dqTuner sizes batches from measured per-fetch latency.
+type dqTuner struct {
+	max         int
+	concurrency int
+	deadline    time.Duration
+	latency     time.Duration // smoothed, pessimistic (rises fast, falls slowly)
+}
+
+// batch returns how many IDs to list next: as many as concurrency workers
+// can fetch in dqFetchShare of the deadline at the current latency.
+func (t *dqTuner) batch() int {
+	if t.latency <= 0 {
+		return max(1, min(t.max, t.concurrency*2)) // first cycle: probe small
+	}
+	n := int(float64(t.deadline) * dqFetchShare * float64(t.concurrency) / float64(t.latency))
+	return max(1, min(t.max, n))
+}
+
+// observe folds one fetch latency in: spikes count at once, recoveries slowly.
+func (t *dqTuner) observe(d time.Duration) {
+	switch {
+	case t.latency == 0 || d > t.latency:
+		t.latency = d
+	default:
+		t.latency = (t.latency*7 + d) / 8
+	}
+}
+
+// dqItem is one listed ID and what became of it.
+type dqItem struct {
+	id     json.RawMessage // as listed (string or number), echoed in clear
+	key    string          // the ID as text
+	record []byte
+	page   landing.Page
+	err    error
+	status int
+	url    string
+	track  string
+	tries  int
+	done   bool // fetched, or failed for good
+}
+
+// deltaQueue runs cycles until the queue is empty or the budget ends.
+func deltaQueue(ctx context.Context, sess *session, d Doer) (Result, error) {
+	o, s := sess.o, sess.s
+	dq := s.DeltaQueue
+	src := o.Config.Sources[s.Source]
+	tuner := &dqTuner{max: dq.Batch, concurrency: src.Concurrency, deadline: dq.Deadline.D()}
+	budgetEnd := time.Time{}
+	if o.Budget > 0 {
+		budgetEnd = o.Now().Add(o.Budget)
+	}
+	var total Result
+	var runs []state.Run
+	for cycle := 1; ; cycle++ {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		if !budgetEnd.IsZero() && o.Now().After(budgetEnd) {
+			sess.log.Info("time budget used up; the queue keeps the rest for the next run", "cycles", cycle-1)
+			break
+		}
+		run := sess.run
+		if cycle > 1 {
+			var err error
+			if run, err = sess.next(ctx); err != nil {
+				return total, err
+			}
+		}
+		res, n, err := dqCycle(ctx, sess, d, tuner, run)
+		if res.Run.Status != "" {
+			runs = append(runs, res.Run)
+			total.Run = res.Run
+			total.Manifest = res.Manifest
+		}
+		if err != nil {
+			total.Runs = runs
+			return total, err
+		}
+		if n == 0 {
+			if res.Run.Status == "" {
+				o.Store.Finish(ctx, run.ID, state.StatusAbandoned, "queue empty: nothing to land", "")
+			}
+			break
+		}
+	}
+	total.Runs = runs
+	if len(runs) > 0 {
+		agg := runs[0]
+		for _, r := range runs[1:] {
+			agg.Records += r.Records
+			agg.Bytes += r.Bytes
+			agg.Pages += r.Pages
+			agg.FinishedAt = r.FinishedAt
+		}
+		agg.ID = runs[len(runs)-1].ID
+		total.Run = agg
+	}
+	return total, nil
+}
+
+// dqCycle runs one list → fetch → commit → clear cycle as run. It returns
+// how many IDs were listed (0 = the queue is empty).
+func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run state.Run) (Result, int, error) {
+	o, s := sess.o, sess.s
+	dq := s.DeltaQueue
+	src := o.Config.Sources[s.Source]
+	log := sess.log.With(KeyRunID, run.ID)
+	start := o.Now()
+	size := tuner.batch()
+	items, err := dqList(ctx, d, src.BaseURL, dq, size, s.Name, run.ID)
+	if err != nil {
+		return Result{}, 0, fmt.Errorf("stream %s: list the delta queue: %w", s.Name, err)
+	}
+	if len(items) == 0 {
+		return Result{}, 0, nil
+	}
+	// fetch with bounded concurrency; stop starting fetches when the cycle
+	// has used its share of the deadline (the rest stays queued)
+	fetchCtx, cancel := context.WithDeadline(ctx, start.Add(time.Duration(float64(dq.Deadline.D())*0.8)))
+	defer cancel()
+	stopStarting := start.Add(time.Duration(float64(dq.Deadline.D()) * dqFetchShare))
+	var mu sync.Mutex
+	var lockout error
+	p := pool.New().WithMaxGoroutines(max(1, src.Concurrency))
+	for i := range items {
+		it := &items[i]
+		if o.Now().After(stopStarting) {
+			break
+		}
+		p.Go(func() {
+			t0 := time.Now()
+			u, err := dqFetchURL(src.BaseURL, dq.Fetch.Path, it.key)
+			if err != nil {
+				it.err, it.done = err, true
+				return
+			}
+			resp, err := d.Do(fetchCtx, fetch.Request{Method: http.MethodGet, URL: u, Stream: s.Name, RunID: run.ID})
+			mu.Lock()
+			tuner.observe(time.Since(t0))
+			mu.Unlock()
+			it.url = u
+			if err != nil {
+				var he *fetch.HTTPError
+				var le *fetch.LockoutError
+				switch {
+				case errors.As(err, &le):
+					mu.Lock()
+					lockout = err
+					mu.Unlock()
+				case errors.As(err, &he):
+					it.err, it.status, it.track, it.tries, it.url, it.done = err, he.Status, he.TrackingID, he.Attempts, he.URL, true
+				case fetchCtx.Err() != nil:
+					// out of time: leave it queued
+				default:
+					it.err, it.done = err, true
+				}
+				return
+			}
+			it.record, it.done = resp.Body, true
+			it.url = resp.URL
+			it.page = landing.Page{URL: resp.URL, Status: resp.Status, Records: 1, Bytes: len(resp.Body), TrackingID: resp.TrackingID,
+				Attempts: resp.Attempts, LatencyMS: resp.Latency.Milliseconds(), ID: it.key}
+		})
+	}
+	p.Wait()
+	var landed, dead []*dqItem
+	for i := range items {
+		it := &items[i]
+		switch {
+		case it.done && it.err == nil:
+			landed = append(landed, it)
+		case it.done:
+			dead = append(dead, it)
+		}
+	}
+	// land and commit the fetched records as this cycle's run
+	var res Result
+	if len(landed) > 0 {
+		res, err = sess.land(ctx, run, func(ctx context.Context, _ state.Run, sink func(batch) error) error {
+			for n, it := range landed {
+				it.page.N = int64(n + 1)
+				if err := sink(batch{page: it.page, records: []json.RawMessage{it.record}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return res, len(items), err // nothing cleared: every ID will be re-delivered
+		}
+	}
+	if len(dead) > 0 {
+		entries := make([]state.DLQEntry, 0, len(dead))
+		for _, it := range dead {
+			entries = append(entries, state.DLQEntry{Stream: s.Name, RunID: run.ID, ID: it.key, URL: it.url, Error: it.err.Error(),
+				Status: it.status, Attempts: max(it.tries, 1), TrackingID: it.track})
+		}
+		if err := o.Store.PutDLQ(ctx, entries); err != nil {
+			return res, len(items), err
+		}
+		log.Warn("moved failed IDs to the dead-letter queue", "count", len(dead), "first_error", dead[0].err.Error())
+	}
+	crashpoint.Hit("before_clear")
+	clear := make([]json.RawMessage, 0, len(landed)+len(dead))
+	for _, it := range slices.Concat(landed, dead) {
+		clear = append(clear, it.id)
+	}
+	if len(clear) > 0 {
+		if err := dqClear(ctx, d, src.BaseURL, dq, clear, s.Name, run.ID); err != nil {
+			// committed already: the IDs come back and land again harmlessly
+			log.Warn("clear failed; the upstream will re-deliver these IDs", "ids", len(clear), "err", err)
+		}
+	}
+	elapsed := o.Now().Sub(start)
+	log.Info("delta cycle", "listed", len(items), "landed", len(landed), "dead_lettered", len(dead),
+		"left_queued", len(items)-len(landed)-len(dead), "batch", size, "seconds", elapsed.Seconds(),
+		"deadline_seconds", dq.Deadline.D().Seconds(), "latency_ms", tuner.latency.Milliseconds())
+	if res.Run.Status == "" && len(dead) > 0 {
+		// no records, only dead letters: record the run as committed-empty
+		res, err = sess.land(ctx, run, func(context.Context, state.Run, func(batch) error) error { return nil })
+		if err != nil {
+			return res, len(items), err
+		}
+	}
+	if lockout != nil {
+		return res, len(items), fmt.Errorf("stream %s: %w", s.Name, lockout)
+	}
+	return res, len(items), nil
+}
+
+func dqList(ctx context.Context, d Doer, base string, dq *config.DeltaQueue, limit int, stream, runID string) ([]dqItem, error) {
+	u, err := endpoint(base, dq.List.Path)
+	if err != nil {
+		return nil, err
+	}
+	if dq.List.LimitParam != "" {
+		q := u.Query()
+		q.Set(dq.List.LimitParam, strconv.Itoa(limit))
+		u.RawQuery = q.Encode()
+	}
+	resp, err := d.Do(ctx, fetch.Request{Method: http.MethodGet, URL: u.String(), Stream: stream, RunID: runID})
+	if err != nil {
+		return nil, err
+	}
+	raw, err := extractRecords(resp.Body, dq.List.IDs)
+	if err != nil {
+		return nil, fmt.Errorf("%s (tracking id %q): %w", resp.URL, resp.TrackingID, err)
+	}
+	items := make([]dqItem, 0, len(raw))
+	seen := map[string]bool{}
+	for _, id := range raw {
+		key, err := idText(id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", resp.URL, err)
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		items = append(items, dqItem{id: id, key: key})
+	}
+	return items, nil
+}
+
+func idText(id json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(id, &s); err == nil {
+		return s, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(id, &n); err == nil {
+		return n.String(), nil
+	}
+	return "", fmt.Errorf("queue ID %.40s is neither a string nor a number", id)
+}
+
+func dqFetchURL(base, path, id string) (string, error) {
+	u, err := endpoint(base, strings.ReplaceAll(path, "{id}", url.PathEscape(id)))
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+func dqClear(ctx context.Context, d Doer, base string, dq *config.DeltaQueue, ids []json.RawMessage, stream, runID string) error {
+	u, err := endpoint(base, dq.Clear.Path)
+	if err != nil {
+		return err
+	}
+	var body bytes.Buffer
+	body.WriteString(`{"` + dq.Clear.IDs + `":[`)
+	for i, id := range ids {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		body.Write(id)
+	}
+	body.WriteString("]}")
+	_, err = d.Do(ctx, fetch.Request{Method: dq.Clear.Method, URL: u.String(), Body: body.Bytes(), Stream: stream, RunID: runID})
+	return err
+}
