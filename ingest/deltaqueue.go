@@ -36,32 +36,49 @@ import (
 // and clear, and for latency spikes.
 const dqFetchShare = 0.5
 
-// dqTuner sizes batches from measured per-fetch latency.
+// dqTuner sizes batches from measured fetch latency and cycle overhead.
+// It is pessimistic on purpose: the estimate is the slowest fetch of the
+// last cycle, and falls by only a quarter per cycle, so a burst of slow
+// responses shrinks the next batch at once and a quiet spell grows it
+// gradually. Re-deliveries cost quota; a smaller batch costs only a cycle.
 type dqTuner struct {
 	max         int
 	concurrency int
 	deadline    time.Duration
-	latency     time.Duration // smoothed, pessimistic (rises fast, falls slowly)
+	latency     time.Duration // per-fetch estimate
+	overhead    time.Duration // list + commit + clear estimate
+	mu          sync.Mutex
+	cycleMax    time.Duration
 }
 
-// batch returns how many IDs to list next: as many as concurrency workers
-// can fetch in dqFetchShare of the deadline at the current latency.
+// batch returns how many IDs to list next: as many as the workers can fetch
+// in dqFetchShare of the deadline, less the commit and clear overhead.
 func (t *dqTuner) batch() int {
 	if t.latency <= 0 {
 		return max(1, min(t.max, t.concurrency*2)) // first cycle: probe small
 	}
-	n := int(float64(t.deadline) * dqFetchShare * float64(t.concurrency) / float64(t.latency))
+	budget := time.Duration(float64(t.deadline)*dqFetchShare) - t.overhead
+	n := int(float64(budget) * float64(t.concurrency) / float64(t.latency))
 	return max(1, min(t.max, n))
 }
 
-// observe folds one fetch latency in: spikes count at once, recoveries slowly.
+// observe records one fetch latency (safe for concurrent fetches).
 func (t *dqTuner) observe(d time.Duration) {
-	switch {
-	case t.latency == 0 || d > t.latency:
-		t.latency = d
-	default:
-		t.latency = (t.latency*7 + d) / 8
+	t.mu.Lock()
+	t.cycleMax = max(t.cycleMax, d)
+	t.mu.Unlock()
+}
+
+// endCycle folds a finished cycle in: its slowest fetch, and the time it
+// spent outside fetching.
+func (t *dqTuner) endCycle(fetching, total time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cycleMax > 0 {
+		t.latency = max(t.cycleMax, t.latency*3/4)
 	}
+	t.overhead = max(total-fetching, t.overhead*3/4)
+	t.cycleMax = 0
 }
 
 // dqItem is one listed ID and what became of it.
@@ -116,10 +133,7 @@ func deltaQueue(ctx context.Context, sess *session, d Doer) (Result, error) {
 			return total, err
 		}
 		if n == 0 {
-			if res.Run.Status == "" {
-				o.Store.Finish(ctx, run.ID, state.StatusAbandoned, "queue empty: nothing to land", "")
-			}
-			break
+			break // the queue is empty (no run was begun for this cycle)
 		}
 	}
 	total.Runs = runs
@@ -174,9 +188,7 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 				return
 			}
 			resp, err := d.Do(fetchCtx, fetch.Request{Method: http.MethodGet, URL: u, Stream: s.Name, RunID: run.ID})
-			mu.Lock()
 			tuner.observe(time.Since(t0))
-			mu.Unlock()
 			it.url = u
 			if err != nil {
 				var he *fetch.HTTPError
@@ -202,6 +214,7 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 		})
 	}
 	p.Wait()
+	fetching := o.Now().Sub(start)
 	var landed, dead []*dqItem
 	for i := range items {
 		it := &items[i]
@@ -251,6 +264,7 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 		}
 	}
 	elapsed := o.Now().Sub(start)
+	tuner.endCycle(fetching, elapsed)
 	log.Info("delta cycle", "listed", len(items), "landed", len(landed), "dead_lettered", len(dead),
 		"left_queued", len(items)-len(landed)-len(dead), "batch", size, "seconds", elapsed.Seconds(),
 		"deadline_seconds", dq.Deadline.D().Seconds(), "latency_ms", tuner.latency.Milliseconds())

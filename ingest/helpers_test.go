@@ -81,7 +81,7 @@ func newEnv(t *testing.T, cfgText, baseURL string) *env {
 }
 
 func (e *env) opts(kind state.Kind) ingest.Options {
-	return ingest.Options{Config: e.cfg, Store: e.store, Zone: e.zone, Doers: e.doers, Kind: kind, Logger: slog.New(slog.DiscardHandler)}
+	return ingest.Options{Config: e.cfg, Store: e.store, Zone: e.zone, Doers: e.doers, Kind: kind, Logger: testLogger()}
 }
 
 // run ingests one stream and fails the test on error.
@@ -122,4 +122,12 @@ func (e *env) allCommitted(stream string) (recs []string, runs []state.Run) {
 		recs = append(recs, e.landed(stream, r.ID)...)
 	}
 	return recs, runs
+}
+
+// testLogger discards logs unless RAWLAND_TEST_LOG=1.
+func testLogger() *slog.Logger {
+	if os.Getenv("RAWLAND_TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.DiscardHandler)
 }

@@ -51,7 +51,10 @@ func extractRecords(body []byte, path string) ([]json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("body is not valid JSON: %w", err)
 	}
-	if !ok || isNull(v) {
+	if ok && isNull(v) {
+		return nil, nil // an explicit null: no records on this page
+	}
+	if !ok {
 		return nil, fmt.Errorf("no %q in the response body (top-level keys: %s): set records: to the dot path of the record array", path, topKeys(body))
 	}
 	t := bytes.TrimSpace(v)

@@ -74,13 +74,13 @@ const (
 // list → fetch → commit → clear cycles, one committed run per cycle.
 func Stream(ctx context.Context, o Options, s *config.Stream) (Result, error) {
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = defaultNow
 	}
 	if o.Kind == "" {
 		o.Kind = state.KindIngest
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+		o.Logger = defaultLogger()
 	}
 	if o.Kind == state.KindReconcile && s.Kind == "delta_queue" && s.Reconcile == nil {
 		return Result{Skipped: "delta-queue stream without a full-listing endpoint (set streams." + s.Name + ".reconcile.path to reconcile it)"}, nil
@@ -185,6 +185,10 @@ func (sess *session) land(ctx context.Context, run state.Run, fill func(context.
 	}
 	return res, err
 }
+
+func defaultNow() time.Time { return time.Now() }
+
+func defaultLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func withStatus(r state.Run, st state.Status, err error) state.Run {
 	r.Status = st

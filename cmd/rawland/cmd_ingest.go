@@ -146,8 +146,12 @@ func summarize(a *app, results []streamResult) error {
 		default:
 			ran++
 			run := r.res.Run
-			fmt.Fprintf(a.stdout, "%-16s ok       run %s: %d records, %d pages, cursor %s → %s (%s)\n",
-				r.stream, run.ID, run.Records, run.Pages, orDash(run.CursorBefore), orDash(run.CursorAfter), run.FinishedAt.Sub(run.StartedAt).Round(1e6))
+			what := "run " + run.ID
+			if n := len(r.res.Runs); n > 1 {
+				what = fmt.Sprintf("%d runs (queue cycles), last %s", n, run.ID)
+			}
+			fmt.Fprintf(a.stdout, "%-16s ok       %s: %d records, %d pages, cursor %s → %s (%s)\n",
+				r.stream, what, run.Records, run.Pages, orDash(run.CursorBefore), orDash(run.CursorAfter), run.FinishedAt.Sub(run.StartedAt).Round(1e6))
 		}
 	}
 	switch {

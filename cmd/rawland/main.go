@@ -121,7 +121,7 @@ func (a *app) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.configPath, "config", "rawland.yaml", "config file")
 	fs.StringVar(&a.dataFlag, "data", "", "data directory (overrides the config's data_dir)")
 	fs.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error (demo: warn unless given)")
 }
 
 func (a *app) exitCode(cmd *command, err error) int {

@@ -1,0 +1,169 @@
+package fetch
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// maxGateRounds bounds the admission loop; each round waits for a pause or a
+// budget slot, so hitting it means the source stayed blocked a long time.
+const maxGateRounds = 1000
+
+// admit blocks until a request of the source may be sent: no lockout, no
+// pause, the upstream's quota not used up, a client-budget slot taken. It
+// returns the gate decision (throttle sequence, probe) for the answer.
+func (c *Client) admit(ctx context.Context) (gateDecision, error) {
+	var waited time.Duration
+	for range maxGateRounds {
+		// Wait out pauses before taking a budget slot, so slots are not
+		// hoarded during a pause and spent in a burst when it ends.
+		w, err := c.waitClear(ctx, waited)
+		waited += w
+		if err != nil {
+			return gateDecision{}, err
+		}
+		if err := c.waitBudget(ctx); err != nil {
+			return gateDecision{}, err
+		}
+		var d gateDecision
+		now := c.now()
+		if err := c.store.update(func(s *quotaState) {
+			d = s.gate(now, true, c.breaker, c.probeLease, c.store.file())
+		}); err != nil {
+			return gateDecision{}, fmt.Errorf("source %s: read quota state: %w", c.source, err)
+		}
+		if d.lock != nil {
+			c.stats.refused.Add(1)
+			return gateDecision{}, d.lock
+		}
+		if d.wait <= 0 {
+			return d, nil
+		}
+		// A pause began while we waited for the budget: start over.
+	}
+	return gateDecision{}, &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "still blocked after many waits", Limit: waited}
+}
+
+// waitClear sleeps while the source is paused, locked or its quota is used
+// up; waited is how long this request already waited (bounded by MaxWait).
+func (c *Client) waitClear(ctx context.Context, waited time.Duration) (time.Duration, error) {
+	var total time.Duration
+	counted := false
+	for range maxGateRounds {
+		var d gateDecision
+		now := c.now()
+		if err := c.store.update(func(s *quotaState) {
+			d = s.gate(now, false, c.breaker, c.probeLease, c.store.file())
+		}); err != nil {
+			return total, fmt.Errorf("source %s: read quota state: %w", c.source, err)
+		}
+		if d.lock != nil {
+			c.stats.refused.Add(1)
+			return total, d.lock
+		}
+		if d.wait <= 0 {
+			return total, nil
+		}
+		limit := c.maxWait - waited - total
+		if c.realClock {
+			if dl, ok := ctx.Deadline(); ok {
+				limit = min(limit, time.Until(dl))
+			}
+		}
+		if d.wait > limit {
+			return total, &QuotaExhaustedError{Source: c.source, Until: d.until, Reason: d.reason, Limit: max(limit, 0)}
+		}
+		if !counted {
+			c.stats.quotaWaits.Add(1)
+			counted = true
+		}
+		if err := c.sleep(ctx, d.wait); err != nil {
+			return total, err
+		}
+		total += d.wait
+	}
+	return total, &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "still blocked after many waits", Limit: c.maxWait}
+}
+
+// waitBudget takes a slot of the client-side budget and sleeps until it:
+// golang.org/x/time/rate in-process, the shared GCRA slot with QuotaDir.
+func (c *Client) waitBudget(ctx context.Context) error {
+	if c.rateLimit == nil {
+		return nil
+	}
+	now := c.now()
+	var delay time.Duration
+	var res *rate.Reservation
+	if c.limiter != nil {
+		res = c.limiter.ReserveN(now, 1)
+		if !res.OK() {
+			return fmt.Errorf("source %s: rate limit reservation refused", c.source)
+		}
+		delay = res.DelayFrom(now)
+	} else {
+		var slot time.Time
+		if err := c.store.update(func(s *quotaState) { slot = s.reserveSlot(now, *c.rateLimit) }); err != nil {
+			return fmt.Errorf("source %s: reserve rate budget: %w", c.source, err)
+		}
+		delay = slot.Sub(now)
+	}
+	if delay <= 0 {
+		return nil
+	}
+	c.stats.budgetWaits.Add(1)
+	if err := c.sleep(ctx, delay); err != nil {
+		if res != nil {
+			res.CancelAt(c.now())
+		}
+		return err
+	}
+	return nil
+}
+
+// observe records an answer (or a failed exchange, a.status 0) in the
+// source's quota state: breaker strikes, the upstream's remaining quota, and
+// the source-wide pause a refusal or Retry-After calls for.
+func (c *Client) observe(ctx context.Context, p *prepared, now time.Time, a answer, h rateHints, others int64) answerEffect {
+	var (
+		eff      answerEffect
+		newPause bool
+		until    time.Time
+		reason   string
+	)
+	file := c.store.file()
+	err := c.store.update(func(s *quotaState) {
+		eff = s.recordAnswer(now, a, c.breaker, file)
+		if a.status == 0 {
+			return
+		}
+		before, _ := s.blockedUntil()
+		exhausted := s.observeRemaining(now, h, others)
+		switch {
+		case h.hasRetryAfter && (a.throttled || retryableStatus(a.status) || a.status >= 500):
+			// The upstream asked us to come back later: the whole source
+			// waits, not just this request.
+			s.pause(now.Add(h.retryAfter), fmt.Sprintf("%d %s with Retry-After %s", a.status, http.StatusText(a.status), h.retryAfter))
+		case a.throttled && eff.counted && !exhausted:
+			d := c.retry.throttlePause(eff.strikes)
+			s.pause(now.Add(d), fmt.Sprintf("%d %s (rate-limit refusal %d in a row, no hint: pausing %s)", a.status, http.StatusText(a.status), eff.strikes, d))
+		}
+		after, why := s.blockedUntil()
+		if after.After(before) && after.After(now) {
+			newPause, until, reason = true, after, why
+		}
+	})
+	if err != nil {
+		c.logStateError(ctx, err)
+	}
+	if newPause {
+		c.logPause(ctx, p, until, reason)
+	}
+	if eff.opened {
+		c.logLockout(ctx, p, eff.lock)
+	}
+	return eff
+}
