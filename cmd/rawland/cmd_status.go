@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rawland/rawland/reconcile"
 	"github.com/rawland/rawland/state"
 )
 
@@ -78,7 +79,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		if c, ok := counts[name]; ok {
 			st.Quarantined, st.Drift, st.Rows = &c[0], &c[1], &c[2]
 		}
-		next, err := nextReconcile(ctx, store, name, a.cfg.Reconcile.Every.D())
+		_, next, err := reconcile.Due(ctx, store, name, a.cfg.Reconcile.Every.D(), time.Now().UTC().Truncate(time.Second))
 		if err != nil {
 			return err
 		}
@@ -110,20 +111,4 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 			s.NextReconcile.Format(time.RFC3339), lease)
 	}
 	return tw.Flush()
-}
-
-// nextReconcile is when the stream's next full resync is due: the last
-// complete reconcile plus every, or now if there never was one.
-func nextReconcile(ctx context.Context, runs state.Runs, stream string, every time.Duration) (time.Time, error) {
-	rs, err := runs.List(ctx, state.RunFilter{Stream: stream, Kind: state.KindReconcile,
-		Status: []state.Status{state.StatusCommitted, state.StatusTransformed}})
-	if err != nil {
-		return time.Time{}, err
-	}
-	for _, r := range rs {
-		if r.Complete {
-			return r.StartedAt.Add(every).UTC(), nil
-		}
-	}
-	return time.Now().UTC().Truncate(time.Second), nil
 }
