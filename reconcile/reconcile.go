@@ -68,8 +68,9 @@ type Runs interface {
 	List(ctx context.Context, f state.RunFilter) ([]state.Run, error)
 }
 
-// Due reports whether the stream's last complete reconcile started more
-// than every ago (or never happened), and when the next one is due.
+// Due reports whether the stream's next full resync is due, and when: every
+// after the last complete reconcile, or, before the first one, every after
+// the stream's first run (whose initial read was itself a full listing).
 func Due(ctx context.Context, runs Runs, stream string, every time.Duration, now time.Time) (bool, time.Time, error) {
 	rs, err := runs.List(ctx, state.RunFilter{Stream: stream, Kind: state.KindReconcile,
 		Status: []state.Status{state.StatusCommitted, state.StatusTransformed}})
@@ -82,5 +83,14 @@ func Due(ctx context.Context, runs Runs, stream string, every time.Duration, now
 			return !now.Before(next), next, nil
 		}
 	}
-	return true, now, nil
+	first, err := runs.List(ctx, state.RunFilter{Stream: stream, Oldest: true, Limit: 1,
+		Status: []state.Status{state.StatusCommitted, state.StatusTransformed}})
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	if len(first) == 0 {
+		return true, now, nil
+	}
+	next := first[0].StartedAt.Add(every)
+	return !now.Before(next), next, nil
 }
