@@ -150,8 +150,12 @@ func summarize(a *app, results []streamResult) error {
 			if n := len(r.res.Runs); n > 1 {
 				what = fmt.Sprintf("%d runs (queue cycles), last %s", n, run.ID)
 			}
-			fmt.Fprintf(a.stdout, "%-16s ok       %s: %d records, %d pages, cursor %s → %s (%s)\n",
-				r.stream, what, run.Records, run.Pages, orDash(run.CursorBefore), orDash(run.CursorAfter), run.FinishedAt.Sub(run.StartedAt).Round(1e6))
+			cursor := fmt.Sprintf("cursor %s → %s", orDash(run.CursorBefore), orDash(run.CursorAfter))
+			if run.Kind == state.KindReconcile {
+				cursor = "full snapshot, complete"
+			}
+			fmt.Fprintf(a.stdout, "%-16s ok       %s: %d records, %d pages, %s (%s)\n",
+				r.stream, what, run.Records, run.Pages, cursor, run.FinishedAt.Sub(run.StartedAt).Round(1e6))
 		}
 	}
 	switch {
