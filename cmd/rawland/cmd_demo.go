@@ -28,10 +28,6 @@ func init() {
 	})
 }
 
-// demoSteps are the stages after ingest, wired by the stage commands
-// (transform adds itself here); each prints its own summary.
-var demoSteps []func(ctx context.Context, a *app) error
-
 func runDemo(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	size := fs.Int("size", 2000, "records per mock stream")
@@ -110,10 +106,17 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err := summarize(a, results); err != nil {
 		return err
 	}
-	for _, step := range demoSteps {
-		if err := step(ctx, a); err != nil {
-			return err
-		}
+	if err := demoTransform(ctx, a); err != nil {
+		return err
+	}
+	mock.Backdate(*size / 100)
+	mock.Delete(*size / 100)
+	fmt.Fprintf(a.stdout, "\n== the upstream backdates %d updates and hard-deletes %d records (invisible to incremental runs); reconcile reads the full listing\n", *size/100, *size/100)
+	if err := a.reconcileStreams(ctx, streams, 4); err != nil {
+		return err
+	}
+	if err := demoQueries(ctx, a); err != nil {
+		return err
 	}
 	fmt.Fprintf(a.stdout, "\nTry: rawland --config %s status\n     rawland --config %s runs\n", cfgPath, cfgPath)
 	return nil

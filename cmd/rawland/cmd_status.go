@@ -9,6 +9,7 @@ import (
 
 	"github.com/rawland/rawland/reconcile"
 	"github.com/rawland/rawland/state"
+	"github.com/rawland/rawland/transform"
 )
 
 func init() {
@@ -34,10 +35,6 @@ type streamStatus struct {
 	Holder        *state.Lease `json:"lease,omitempty"`
 }
 
-// warehouseCounts is filled in by the transform wiring: per-stream counts
-// read from the warehouse (nil map when it is busy or missing).
-var warehouseCounts func(ctx context.Context, a *app) map[string][3]int64
-
 func runStatus(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -50,9 +47,11 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	var counts map[string][3]int64
-	if warehouseCounts != nil {
-		counts = warehouseCounts(ctx, a)
+	// quarantine, drift and row counts live in the warehouse; if an analyst
+	// holds it, status still answers from the state store
+	counts, err := transform.Counts(ctx, a.warehousePath())
+	if err != nil {
+		a.log.Warn("warehouse counts unavailable", "err", err)
 	}
 	var out []streamStatus
 	for _, name := range a.cfg.StreamNames() {
@@ -77,7 +76,10 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		}
 		st.DLQ = len(dlq)
 		if c, ok := counts[name]; ok {
-			st.Quarantined, st.Drift, st.Rows = &c[0], &c[1], &c[2]
+			st.Quarantined, st.Drift, st.Rows = &c.Quarantined, &c.Drift, &c.Rows
+		} else if err == nil {
+			var zero int64
+			st.Quarantined, st.Drift, st.Rows = &zero, &zero, &zero
 		}
 		_, next, err := reconcile.Due(ctx, store, name, a.cfg.Reconcile.Every.D(), time.Now().UTC().Truncate(time.Second))
 		if err != nil {
@@ -93,21 +95,21 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		return writeJSON(a.stdout, map[string]any{"streams": out})
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tCURSOR\tLAST RUN\tSTATUS\tRECORDS\tPENDING\tQUARANTINED\tDLQ\tNEXT RECONCILE\tLEASE")
+	fmt.Fprintln(tw, "STREAM\tCURSOR\tLAST RUN\tSTATUS\tRECORDS\tPENDING\tROWS\tQUARANTINED\tDRIFT\tDLQ\tNEXT RECONCILE\tLEASE")
 	for _, s := range out {
 		lastID, lastStatus, recs := "-", "-", "-"
 		if s.LastRun != nil {
 			lastID, lastStatus, recs = s.LastRun.RunID, s.LastRun.Status, fmt.Sprint(s.LastRun.Records)
 		}
-		q := "?"
+		q, d, rows := "?", "?", "?"
 		if s.Quarantined != nil {
-			q = fmt.Sprint(*s.Quarantined)
+			q, d, rows = fmt.Sprint(*s.Quarantined), fmt.Sprint(*s.Drift), fmt.Sprint(*s.Rows)
 		}
 		lease := "-"
 		if s.Holder != nil {
 			lease = fmt.Sprintf("%s pid %d", s.Holder.Host, s.Holder.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", s.Stream, orDash(s.Cursor), lastID, lastStatus, recs, s.PendingRuns, q, s.DLQ,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Stream, orDash(s.Cursor), lastID, lastStatus, recs, s.PendingRuns, rows, q, d, s.DLQ,
 			s.NextReconcile.Format(time.RFC3339), lease)
 	}
 	return tw.Flush()
