@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+
+	"github.com/rawland/rawland/config"
+	"github.com/rawland/rawland/transform"
+)
+
+func init() {
+	register(&command{
+		name:        "transform",
+		usage:       "[--rebuild] [STREAM…]",
+		summary:     "validate every landed, not yet transformed run against its schema; load valid records; quarantine the rest",
+		needsConfig: true,
+		run:         runTransformCmd,
+	})
+}
+
+func runTransformCmd(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("transform", flag.ContinueOnError)
+	rebuild := fs.Bool("rebuild", false, "drop the streams' tables, quarantine and drift, and load every run again from the raw landing")
+	names, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if _, err := a.cfg.Select(names); err != nil {
+		return err
+	}
+	var rep transform.Report
+	if *rebuild {
+		rep, err = a.rebuildTransform(ctx, names)
+	} else {
+		rep, err = a.runTransform(ctx, names)
+	}
+	transformLines(a, rep)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, transform.ErrWarehouseBusy), errors.Is(err, config.ErrInvalid), errors.Is(err, context.Canceled):
+		return transformExit(err)
+	}
+	return errStreamsFailed // the per-stream lines said why
+}
+
+// rebuildTransform is runTransform with Options.Rebuild.
+func (a *app) rebuildTransform(ctx context.Context, names []string) (transform.Report, error) {
+	schemas, err := transform.CompileSchemas(a.cfg)
+	if err != nil {
+		return transform.Report{}, err
+	}
+	store, err := a.openStore(ctx)
+	if err != nil {
+		return transform.Report{}, err
+	}
+	return transform.Run(ctx, transform.Options{
+		Config: a.cfg, Schemas: schemas, Runs: store, Zone: a.zone(), Warehouse: a.warehousePath(),
+		Streams: names, Logger: a.log, AfterRun: a.reconcileHook(), Rebuild: true,
+	})
+}

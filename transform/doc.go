@@ -1,0 +1,42 @@
+// Package transform turns landed raw runs into typed DuckDB tables.
+//
+// It owns the warehouse file (DATA/warehouse.duckdb): one table per stream,
+// main.<stream>, typed from the stream's JSON Schema, plus the bookkeeping
+// tables rawland.runs, rawland.transformed, rawland.quarantine and
+// rawland.drift and the views shipped in sql/. It reads the landing zone and
+// the state store; it never writes either, except to mark runs transformed.
+//
+// Lifecycle of a transform:
+//
+//  1. CompileSchemas compiles every stream's schema once (gojsonschema,
+//     draft-07, local $ref) and derives the table's columns from it (see
+//     coltype.go for the mapping). A schema that does not compile is a
+//     *config.Error: the command exits 2 and nothing changes.
+//  2. Run opens the warehouse read-write, waiting up to LockWait while
+//     another process holds it (ErrWarehouseBusy after that, nothing done).
+//  3. Per stream: the table is created or evolved (new properties become new
+//     columns; a changed or narrowed type stops the stream with a
+//     *config.Error before anything is altered). Then every committed run
+//     not yet in the warehouse, oldest first:
+//     a. one DuckDB transaction begins;
+//     b. the run's records stream from the landing zone in batches of
+//     Transform.BatchSize; a bounded pool validates and converts the
+//     batches on all cores; valid rows travel as Arrow record batches into
+//     a staging table, invalid records go to rawland.quarantine with every
+//     error, shape changes are counted for rawland.drift;
+//     c. the staged rows are merged into the stream's table (merge.go:
+//     one row per primary key; stale versions never overwrite newer ones);
+//     d. for reconcile runs the AfterRun hook runs inside the transaction;
+//     e. the run is recorded in rawland.transformed and the transaction
+//     commits: all of the run's effects appear together or not at all;
+//     f. the state store marks the run transformed. A crash between e and
+//     f is repaired by the next transform, which finds the marker and only
+//     updates the state store.
+//  4. rawland.runs is refreshed from the state store and the sql/ views are
+//     (re)created; the warehouse is closed so that analysts can open it.
+//
+// ReplayQuarantine re-validates quarantined records against the current
+// schemas and merges those that now pass, one transaction per stream. The
+// raw landing is never modified. Query and Counts open the warehouse
+// read-only for `rawland sql` and `rawland status`.
+package transform

@@ -1,0 +1,179 @@
+package transform
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rawland/rawland/landing"
+	"github.com/rawland/rawland/state"
+)
+
+// landedAt is when a run's records landed: its commit time.
+func landedAt(run state.Run) time.Time {
+	if !run.FinishedAt.IsZero() {
+		return run.FinishedAt.UTC()
+	}
+	return run.StartedAt.UTC()
+}
+
+// loadRun transforms one run in one warehouse transaction, then marks it
+// transformed in the state store.
+func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir string) (RunReport, error) {
+	rr := RunReport{RunID: run.ID, Stream: s.Stream, Kind: run.Kind}
+	log := t.o.Logger.With(KeyStream, s.Stream, KeyRunID, run.ID)
+	start := time.Now()
+	now := t.o.Now().UTC()
+	var report []byte
+	err := t.w.inTx(ctx, func(tx *sql.Tx) error {
+		rr = RunReport{RunID: run.ID, Stream: s.Stream, Kind: run.Kind}
+		if err := createStage(ctx, tx, s); err != nil {
+			return err
+		}
+		st := newStager(s, t.w, tx, t.o.Workers, t.o.BatchSize, t.o.mode)
+		st.afterBatch = t.o.afterBatch
+		qw := &quarantineWriter{conn: t.w.conn, stream: s.Stream, runID: run.ID, now: now}
+		// On failure the appender must flush before the rollback, never
+		// after it (it would append outside the transaction).
+		defer qw.close()
+		drift := driftSet{}
+		var qkeys [][]any
+		feed := func(emit func(rawRec) error) error {
+			var seq int64
+			_, err := landing.Records(ctx, dir, func(r landing.Record) error {
+				seq++
+				return emit(rawRec{file: r.File, line: r.Line, seq: seq, data: r.Data})
+			})
+			return err
+		}
+		sink := func(b *batchOut) error {
+			rr.Records += int64(b.n)
+			rr.Quarantined += int64(len(b.quar))
+			drift.merge(b.drift)
+			if run.Kind == state.KindReconcile {
+				for _, q := range b.quar {
+					if !hasNil(q.keys) {
+						qkeys = append(qkeys, q.keys)
+					}
+				}
+			}
+			return qw.write(b.quar)
+		}
+		if err := st.stage(ctx, feed, sink); err != nil {
+			return err
+		}
+		if err := qw.close(); err != nil {
+			return err
+		}
+		mc, err := merge(ctx, tx, s, run.ID, run.Kind, landedAt(run))
+		if err != nil {
+			return err
+		}
+		rr.Inserted, rr.Updated, rr.Unchanged, rr.Stale, rr.Duplicates = mc.inserted, mc.updated, mc.unchanged, mc.stale, mc.duplicates
+		rr.Drift = drift.list()
+		if err := writeDrift(ctx, tx, s.Stream, run.ID, landedAt(run), rr.Drift); err != nil {
+			return err
+		}
+		if run.Kind == state.KindReconcile && t.o.AfterRun != nil {
+			if err := snapshotKeys(ctx, t.w, tx, s, qkeys); err != nil {
+				return err
+			}
+			out, err := t.o.AfterRun(ctx, tx, run, tableName(s.Stream))
+			if err != nil {
+				return fmt.Errorf("reconcile hook: %w", err)
+			}
+			if len(out) > 0 && json.Valid(out) {
+				rr.Reconcile = out
+			}
+		}
+		report, err = json.Marshal(rr)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rawland.transformed (stream, run_id, kind, landed_at, transformed_at, report)
+			VALUES (?, ?, ?, ?, ?, ?)`, s.Stream, run.ID, string(run.Kind), landedAt(run), now, string(report)); err != nil {
+			return fmt.Errorf("mark run transformed in the warehouse: %w", err)
+		}
+		return dropTemp(ctx, tx, stageTbl, mergeTbl, SnapshotKeysTable)
+	})
+	if err != nil {
+		return rr, err
+	}
+	if err := t.o.Runs.Finish(ctx, run.ID, state.StatusTransformed, "", string(report)); err != nil {
+		return rr, fmt.Errorf("the run is in the warehouse but marking it transformed failed (the next transform will): %w", err)
+	}
+	log.Info("run transformed", KeyRecords, rr.Records, "inserted", rr.Inserted, "updated", rr.Updated,
+		"unchanged", rr.Unchanged, "stale", rr.Stale, "duplicates", rr.Duplicates, "quarantined", rr.Quarantined,
+		"drift", len(rr.Drift), "took", time.Since(start).Round(time.Millisecond).String())
+	return rr, nil
+}
+
+// createStage creates the (empty) temp staging table for the stream.
+func createStage(ctx context.Context, tx *sql.Tx, s *Schema) error {
+	cols := s.stageColumns()
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		defs[i] = quoteIdent(c.name) + " " + c.t.DDL()
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+stageTbl+" ("+strings.Join(defs, ", ")+")"); err != nil {
+		return fmt.Errorf("create staging table: %w", err)
+	}
+	return nil
+}
+
+func dropTemp(ctx context.Context, tx *sql.Tx, tables ...string) error {
+	for _, t := range tables {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp.main."+t); err != nil {
+			return fmt.Errorf("drop %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// snapshotKeys fills _rawland_snapshot_keys with the keys of every record
+// of the run: the staged (valid) ones and the quarantined ones.
+func snapshotKeys(ctx context.Context, w *warehouse, tx *sql.Tx, s *Schema, qkeys [][]any) error {
+	var defs, names []string
+	for _, p := range s.pk {
+		f := s.root.fields[p]
+		defs = append(defs, quoteIdent(f.name)+" "+f.t.DDL())
+		names = append(names, quoteIdent(f.name))
+	}
+	q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s); INSERT INTO %s SELECT DISTINCT %s FROM %s",
+		SnapshotKeysTable, strings.Join(defs, ", "), SnapshotKeysTable, strings.Join(names, ", "), stageTbl)
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("snapshot keys: %w", err)
+	}
+	if len(qkeys) == 0 {
+		return nil
+	}
+	app, err := newAppender(w.conn, "temp", "main", SnapshotKeysTable)
+	if err != nil {
+		return err
+	}
+	rows := make([][]driver.Value, len(qkeys))
+	for i, k := range qkeys {
+		rows[i] = make([]driver.Value, len(k))
+		for j, v := range k {
+			rows[i][j] = v
+		}
+	}
+	if err := app.append(rows); err != nil {
+		app.close()
+		return fmt.Errorf("snapshot keys of quarantined records: %w", err)
+	}
+	return app.close()
+}
+
+func hasNil(vs []any) bool {
+	for _, v := range vs {
+		if v == nil {
+			return true
+		}
+	}
+	return len(vs) == 0
+}

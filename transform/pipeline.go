@@ -1,0 +1,207 @@
+package transform
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/sourcegraph/conc/stream"
+)
+
+// loadMode says how valid rows reach the staging table.
+type loadMode int
+
+const (
+	loadArrow    loadMode = iota // Arrow record batches through a registered view (default)
+	loadAppender                 // duckdb-go's Appender (kept for BenchmarkLoad)
+)
+
+// rawRec is one landed record to check.
+type rawRec struct {
+	file string
+	line int
+	seq  int64
+	data []byte
+}
+
+// qrec is a record that failed validation.
+type qrec struct {
+	rawRec
+	errs []FieldError
+	keys []any // primary key, when it could be read
+}
+
+// batchOut is what a worker made of one batch.
+type batchOut struct {
+	n     int
+	rec   arrow.Record     // valid rows (loadArrow)
+	drows [][]driver.Value // valid rows (loadAppender)
+	valid []rawRec         // the valid records (data dropped)
+	quar  []qrec
+	drift driftSet
+}
+
+func (b *batchOut) release() {
+	if b.rec != nil {
+		b.rec.Release()
+		b.rec = nil
+	}
+}
+
+// stager checks records on a bounded pool of workers (all cores) and loads
+// the valid ones into the staging table, batch by batch, in order.
+type stager struct {
+	s       *Schema
+	w       *warehouse
+	tx      *sql.Tx
+	workers int
+	batch   int
+	mode    loadMode
+	cols    []field
+	sch     *arrow.Schema
+	app     *appender // loadAppender
+	// afterBatch is a test hook, called after each batch is loaded.
+	afterBatch func()
+
+	mu  sync.Mutex
+	err error
+}
+
+var errStopped = errors.New("stopped after an earlier error")
+
+func newStager(s *Schema, w *warehouse, tx *sql.Tx, workers, batch int, mode loadMode) *stager {
+	cols := s.stageColumns()
+	return &stager{s: s, w: w, tx: tx, workers: max(workers, 1), batch: max(batch, 1), mode: mode, cols: cols, sch: arrowSchema(cols)}
+}
+
+func (st *stager) fail(err error) {
+	st.mu.Lock()
+	if st.err == nil {
+		st.err = err
+	}
+	st.mu.Unlock()
+}
+
+func (st *stager) failed() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.err
+}
+
+// stage checks every record feed emits and stages the valid ones; sink
+// gets each batch's outcome (quarantine, drift, valid records) on one
+// goroutine, in feed order. Memory is bounded by a few batches per worker.
+func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) error, sink func(*batchOut) error) error {
+	s := stream.New().WithMaxGoroutines(st.workers)
+	var buf []rawRec
+	flush := func() {
+		recs := buf
+		buf = make([]rawRec, 0, st.batch)
+		s.Go(func() stream.Callback {
+			var out *batchOut
+			if st.failed() == nil {
+				out = st.process(recs)
+			}
+			return func() {
+				if out == nil {
+					return
+				}
+				defer out.release()
+				if st.failed() != nil {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					st.fail(err)
+					return
+				}
+				if err := st.load(ctx, out); err != nil {
+					st.fail(err)
+					return
+				}
+				if err := sink(out); err != nil {
+					st.fail(err)
+					return
+				}
+				if st.afterBatch != nil {
+					st.afterBatch()
+				}
+			}
+		})
+	}
+	err := feed(func(r rawRec) error {
+		if err := st.failed(); err != nil {
+			return errStopped
+		}
+		r.data = bytes.Clone(r.data)
+		buf = append(buf, r)
+		if len(buf) >= st.batch {
+			flush()
+		}
+		return nil
+	})
+	if err == nil && len(buf) > 0 {
+		flush()
+	}
+	s.Wait()
+	if ferr := st.failed(); ferr != nil {
+		err = ferr
+	}
+	// flush the Appender while the transaction is still open, also on
+	// failure (the caller rolls back)
+	if cerr := st.app.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// process checks one batch; it runs on a worker.
+func (st *stager) process(recs []rawRec) *batchOut {
+	var c converter
+	out := &batchOut{n: len(recs), drift: driftSet{}}
+	rows := make([][]any, 0, len(recs))
+	for _, r := range recs {
+		vd := st.s.check(r.data, &c)
+		out.drift.add(vd.drift)
+		if vd.errs != nil {
+			out.quar = append(out.quar, qrec{rawRec: r, errs: vd.errs, keys: vd.keys})
+			continue
+		}
+		rows = append(rows, append(vd.row, r.seq))
+		r.data = nil
+		out.valid = append(out.valid, r)
+	}
+	if len(rows) == 0 {
+		return out
+	}
+	if st.mode == loadAppender {
+		out.drows = make([][]driver.Value, len(rows))
+		for i, row := range rows {
+			out.drows[i] = driverRow(st.cols, row)
+		}
+		return out
+	}
+	out.rec = buildRecord(st.sch, st.cols, rows)
+	return out
+}
+
+// load inserts a batch's valid rows into the staging table.
+func (st *stager) load(ctx context.Context, out *batchOut) error {
+	switch {
+	case out.rec != nil:
+		return insertArrow(ctx, st.w.conn, st.tx, out.rec, stageTbl)
+	case out.drows != nil:
+		if st.app == nil {
+			app, err := newAppender(st.w.conn, "temp", "main", stageTbl)
+			if err != nil {
+				return err
+			}
+			st.app = app
+		}
+		return st.app.append(out.drows)
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package transform
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	sqlfiles "github.com/rawland/rawland/sql"
+)
+
+// Log keys.
+const (
+	KeyStream  = "stream"
+	KeyRunID   = "run_id"
+	KeyPath    = "path"
+	KeyPID     = "pid"
+	KeyHolder  = "holder"
+	KeyWaited  = "waited"
+	KeyRecords = "records"
+)
+
+// warehouse is the open warehouse file; every statement goes through its
+// single connection, so temp tables and Arrow views are visible to the
+// transaction that uses them.
+type warehouse struct {
+	path string
+	db   *sql.DB
+	conn *sql.Conn
+}
+
+// lockRE reads DuckDB's lock error: `Could not set lock on file "…":
+// Conflicting lock is held in /usr/bin/duckdb (PID 1234)`.
+var lockRE = regexp.MustCompile(`Conflicting lock is held in (.*?) \(PID (\d+)\)`)
+
+// lockError reports whether err is DuckDB failing to lock the file because
+// another process holds it. duckdb-go flattens open errors into text
+// ("could not connect to database: IO Error: Could not set lock on file
+// …"), so the message is the only signal there is.
+func lockError(err error) (holder string, pid int, ok bool) {
+	msg := err.Error()
+	if !strings.Contains(msg, "IO Error: Could not set lock on file") {
+		return "", 0, false
+	}
+	if m := lockRE.FindStringSubmatch(msg); m != nil {
+		pid, _ = strconv.Atoi(m[2])
+		return m[1], pid, true
+	}
+	return "", 0, true
+}
+
+// openWarehouse opens the warehouse. While another process holds it, it
+// retries until wait has passed, logging the holder, then returns a
+// *WarehouseBusyError.
+func openWarehouse(ctx context.Context, path string, readOnly bool, wait time.Duration, log *slog.Logger) (*warehouse, error) {
+	dsn := path
+	if readOnly {
+		dsn += "?access_mode=READ_ONLY"
+	}
+	start := time.Now()
+	backoff := 100 * time.Millisecond
+	var lastLog time.Time
+	for {
+		c, err := duckdb.NewConnector(dsn, nil)
+		if err == nil {
+			db := sql.OpenDB(c)
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				db.Close()
+				return nil, fmt.Errorf("connect to warehouse %s: %w", path, err)
+			}
+			return &warehouse{path: path, db: db, conn: conn}, nil
+		}
+		holder, pid, busy := lockError(err)
+		if !busy {
+			return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+		}
+		waited := time.Since(start)
+		if waited >= wait {
+			return nil, &WarehouseBusyError{Path: path, Holder: holder, PID: pid, Waited: waited, Message: err.Error()}
+		}
+		if log != nil && time.Since(lastLog) >= 5*time.Second {
+			lastLog = time.Now()
+			log.Warn("warehouse is held by another process; waiting", KeyPath, path, KeyHolder, holder, KeyPID, pid,
+				KeyWaited, waited.Round(time.Second).String(), "lock_wait", wait.String())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(min(backoff, wait-waited)):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+func (w *warehouse) close() error {
+	err := w.conn.Close()
+	return errors.Join(err, w.db.Close())
+}
+
+// bookkeeping is rawland's own schema in the warehouse (CONTRACT.md,
+// "Warehouse tables"). Changes must stay additive.
+const bookkeeping = `
+CREATE SCHEMA IF NOT EXISTS rawland;
+CREATE TABLE IF NOT EXISTS rawland.meta(key VARCHAR PRIMARY KEY, value VARCHAR);
+INSERT OR IGNORE INTO rawland.meta VALUES ('schema_version', '1');
+CREATE TABLE IF NOT EXISTS rawland.transformed(
+    stream VARCHAR NOT NULL, run_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    landed_at TIMESTAMPTZ, transformed_at TIMESTAMPTZ NOT NULL, report JSON,
+    PRIMARY KEY (stream, run_id));
+CREATE TABLE IF NOT EXISTS rawland.quarantine(
+    stream VARCHAR NOT NULL, run_id VARCHAR NOT NULL, file VARCHAR NOT NULL, line BIGINT NOT NULL,
+    record VARCHAR NOT NULL, errors STRUCT(path VARCHAR, reason VARCHAR)[] NOT NULL,
+    quarantined_at TIMESTAMPTZ NOT NULL, replayed_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS rawland.drift(
+    stream VARCHAR NOT NULL, run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    count BIGINT NOT NULL, example VARCHAR, first_seen TIMESTAMPTZ NOT NULL);
+CREATE TABLE IF NOT EXISTS rawland.runs(
+    run_id VARCHAR NOT NULL, stream VARCHAR NOT NULL, kind VARCHAR, status VARCHAR,
+    started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+    records BIGINT, bytes BIGINT, pages BIGINT,
+    inserted BIGINT, updated BIGINT, unchanged BIGINT, stale BIGINT, duplicates BIGINT, quarantined BIGINT,
+    cursor_before VARCHAR, cursor_after VARCHAR, complete BOOLEAN, error VARCHAR, host VARCHAR, report JSON);
+`
+
+// init creates rawland's tables and (re)creates the shipped views, in one
+// transaction.
+func (w *warehouse) init(ctx context.Context) error {
+	return w.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, bookkeeping); err != nil {
+			return fmt.Errorf("create rawland tables: %w", err)
+		}
+		for _, v := range sqlfiles.Views() {
+			if _, err := tx.ExecContext(ctx, v.SQL); err != nil {
+				return fmt.Errorf("create view from sql/%s.sql: %w", v.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// inTx runs fn in a transaction on the warehouse connection: committed if
+// fn returns nil, rolled back otherwise (also when ctx is cancelled).
+func (w *warehouse) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	// The transaction itself is not bound to ctx: cancellation interrupts
+	// the running statement and the rollback below undoes everything.
+	tx, err := w.conn.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return fmt.Errorf("begin warehouse transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("roll back: %w", rerr))
+		}
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit warehouse transaction: %w", err)
+	}
+	return nil
+}
+
+// exists reports whether a file exists at path.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
