@@ -1,4 +1,4 @@
--- Reconcile report: full resyncs and what they repaired (the reconcile stage's own figures under "reconcile").
+-- Reconcile report: per full resync, what it added, changed, deleted and undeleted.
 CREATE OR REPLACE VIEW rawland.reconcile_report AS
 SELECT
     r.run_id,
@@ -7,11 +7,13 @@ SELECT
     r.complete,
     r.status,
     r.records,
-    r.inserted,
-    r.updated,
+    r.inserted AS added,
+    r.updated - coalesce(json_extract(t.report, '$.undeleted')::BIGINT, 0) AS changed,
     r.unchanged,
+    coalesce(json_extract(t.report, '$.reconcile.deleted')::BIGINT, 0) AS deleted,
+    coalesce(json_extract(t.report, '$.undeleted')::BIGINT, 0) AS undeleted,
     r.quarantined,
-    json_extract(t.report, '$.reconcile') AS reconcile
+    json_extract_string(t.report, '$.reconcile.note') AS note
 FROM rawland.runs r
 LEFT JOIN rawland.transformed t USING (stream, run_id)
 WHERE r.kind = 'reconcile'

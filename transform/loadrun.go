@@ -73,7 +73,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 		if err != nil {
 			return err
 		}
-		rr.Inserted, rr.Updated, rr.Unchanged, rr.Stale, rr.Duplicates = mc.inserted, mc.updated, mc.unchanged, mc.stale, mc.duplicates
+		rr.Inserted, rr.Updated, rr.Unchanged, rr.Stale, rr.Duplicates, rr.Undeleted = mc.inserted, mc.updated, mc.unchanged, mc.stale, mc.duplicates, mc.undeleted
 		rr.Drift = drift.list()
 		if err := writeDrift(ctx, tx, s.Stream, run.ID, landedAt(run), rr.Drift); err != nil {
 			return err

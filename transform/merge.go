@@ -32,6 +32,7 @@ import (
 // mergeCounts says what the merge did.
 type mergeCounts struct {
 	inserted, updated, unchanged, stale, duplicates int64
+	undeleted                                       int64 // updates of rows marked deleted
 }
 
 const mergeTbl = "_rawland_merge"
@@ -57,7 +58,8 @@ SELECT s.*, CASE
     WHEN t.%[2]s IS NULL THEN 'insert'
     WHEN s.%[3]s = t.%[3]s AND t.%[4]s IS NULL THEN 'unchanged'
     WHEN %[5]s THEN 'update'
-    ELSE 'stale' END AS _rawland_action
+    ELSE 'stale' END AS _rawland_action,
+  t.%[4]s IS NOT NULL AS _rawland_was_deleted
 FROM (SELECT * FROM %[6]s
       QUALIFY row_number() OVER (PARTITION BY %[7]s ORDER BY %[8]s DESC NULLS LAST, %[9]s DESC) = 1) s
 LEFT JOIN %[10]s t ON %[11]s`,
@@ -69,6 +71,9 @@ LEFT JOIN %[10]s t ON %[11]s`,
 	var staged int64
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+stageTbl).Scan(&staged); err != nil {
 		return mc, fmt.Errorf("merge: count staged: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+mergeTbl+" WHERE _rawland_action = 'update' AND _rawland_was_deleted").Scan(&mc.undeleted); err != nil {
+		return mc, fmt.Errorf("merge: count undeleted: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT _rawland_action, count(*) FROM "+mergeTbl+" GROUP BY ALL")
 	if err != nil {

@@ -130,7 +130,7 @@ func replayStream(ctx context.Context, o Options, w *warehouse, tx *sql.Tx, s *S
 		if err != nil {
 			return err
 		}
-		rr.Inserted, rr.Updated, rr.Unchanged, rr.Stale, rr.Duplicates = mc.inserted, mc.updated, mc.unchanged, mc.stale, mc.duplicates
+		rr.Inserted, rr.Updated, rr.Unchanged, rr.Stale, rr.Duplicates, rr.Undeleted = mc.inserted, mc.updated, mc.unchanged, mc.stale, mc.duplicates, mc.undeleted
 		sr.Runs = append(sr.Runs, rr)
 		o.Logger.Info("replayed quarantine", KeyStream, s.Stream, KeyRunID, run.id, KeyRecords, rr.Records,
 			"loaded", rr.Records-rr.Quarantined, "still_quarantined", rr.Quarantined)

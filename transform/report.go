@@ -38,6 +38,7 @@ type RunReport struct {
 	Unchanged   int64      `json:"unchanged"`
 	Stale       int64      `json:"stale"`      // older versions skipped (stale protection)
 	Duplicates  int64      `json:"duplicates"` // versions collapsed inside the run
+	Undeleted   int64      `json:"undeleted"`  // of Updated: rows that were marked deleted and came back
 	Quarantined int64      `json:"quarantined"`
 	Drift       []Drift    `json:"drift,omitempty"`
 	// Reconcile is what the AfterRun hook returned (reconcile runs).

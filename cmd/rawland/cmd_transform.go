@@ -29,12 +29,7 @@ func runTransformCmd(ctx context.Context, a *app, args []string) error {
 	if _, err := a.cfg.Select(names); err != nil {
 		return err
 	}
-	var rep transform.Report
-	if *rebuild {
-		rep, err = a.rebuildTransform(ctx, names)
-	} else {
-		rep, err = a.runTransform(ctx, names)
-	}
+	rep, err := a.transformWith(ctx, names, *rebuild)
 	transformLines(a, rep)
 	switch {
 	case err == nil:
@@ -43,20 +38,4 @@ func runTransformCmd(ctx context.Context, a *app, args []string) error {
 		return transformExit(err)
 	}
 	return errStreamsFailed // the per-stream lines said why
-}
-
-// rebuildTransform is runTransform with Options.Rebuild.
-func (a *app) rebuildTransform(ctx context.Context, names []string) (transform.Report, error) {
-	schemas, err := transform.CompileSchemas(a.cfg)
-	if err != nil {
-		return transform.Report{}, err
-	}
-	store, err := a.openStore(ctx)
-	if err != nil {
-		return transform.Report{}, err
-	}
-	return transform.Run(ctx, transform.Options{
-		Config: a.cfg, Schemas: schemas, Runs: store, Zone: a.zone(), Warehouse: a.warehousePath(),
-		Streams: names, Logger: a.log, AfterRun: a.reconcileHook(), Rebuild: true,
-	})
 }

@@ -20,6 +20,12 @@ import (
 // runTransform transforms the named streams' pending runs (all streams when
 // names is empty), with the reconcile hook wired in.
 func (a *app) runTransform(ctx context.Context, names []string) (transform.Report, error) {
+	return a.transformWith(ctx, names, false)
+}
+
+// transformWith is runTransform; rebuild drops the streams' tables and
+// loads every committed run again from the raw landing.
+func (a *app) transformWith(ctx context.Context, names []string, rebuild bool) (transform.Report, error) {
 	schemas, err := transform.CompileSchemas(a.cfg)
 	if err != nil {
 		return transform.Report{}, err
@@ -30,7 +36,7 @@ func (a *app) runTransform(ctx context.Context, names []string) (transform.Repor
 	}
 	return transform.Run(ctx, transform.Options{
 		Config: a.cfg, Schemas: schemas, Runs: store, Zone: a.zone(), Warehouse: a.warehousePath(),
-		Streams: names, Logger: a.log, AfterRun: a.reconcileHook(),
+		Streams: names, Logger: a.log, AfterRun: a.reconcileHook(), Rebuild: rebuild,
 	})
 }
 
@@ -76,7 +82,7 @@ func transformLines(a *app, rep transform.Report) {
 			if r.Kind == state.KindReconcile && len(r.Reconcile) > 0 {
 				var rr reconcile.Report
 				json.Unmarshal(r.Reconcile, &rr)
-				line += fmt.Sprintf("; reconcile %s: %d added, %d changed, %d unchanged, %d deleted", r.RunID, r.Inserted, r.Updated, r.Unchanged, rr.Deleted)
+				line += fmt.Sprintf("; reconcile %s: %d added, %d changed, %d unchanged, %d deleted, %d undeleted", r.RunID, r.Inserted, r.Updated-r.Undeleted, r.Unchanged, rr.Deleted, r.Undeleted)
 				if rr.Note != "" {
 					line += " (" + rr.Note + ")"
 				}

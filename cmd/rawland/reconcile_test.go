@@ -141,6 +141,17 @@ func TestReconcileRepairsWhatIncrementalMissed(t *testing.T) {
 			t.Errorf("%s after reconcile differs from the upstream in %d rows:\n%s", s, len(d), strings.Join(d[:min(len(d), 5)], "\n"))
 		}
 	}
+	// records deleted upstream (and flagged) come back: reconcile undeletes them
+	m.Resurrect(3)
+	outUndelete := mustRun(t, dir, "reconcile")
+	for _, s := range reconciledStreams {
+		if d := diffTruth(t, tableRows(t, dir, s), truthRows(t, m, s)); len(d) > 0 {
+			t.Errorf("%s after resurrections differs from the upstream in %d rows:\n%s", s, len(d), strings.Join(d[:min(len(d), 5)], "\n"))
+		}
+	}
+	if n := strings.Count(outUndelete, "0 deleted, 3 undeleted"); n != len(reconciledStreams) {
+		t.Errorf("%d of %d streams report 3 undeleted rows:\n%s", n, len(reconciledStreams), outUndelete)
+	}
 	before := map[string]map[int64]row{}
 	for _, s := range reconciledStreams {
 		before[s] = tableRows(t, dir, s)
@@ -151,7 +162,7 @@ func TestReconcileRepairsWhatIncrementalMissed(t *testing.T) {
 			t.Errorf("%s: a second reconcile changed the table", s)
 		}
 	}
-	if !strings.Contains(out, "deleted") || strings.Count(out2, " 0 deleted") < len(reconciledStreams) {
+	if !strings.Contains(out, "deleted") || strings.Count(out2, "0 added, 0 changed") < len(reconciledStreams) || strings.Count(out2, " 0 deleted, 0 undeleted") < len(reconciledStreams) {
 		t.Errorf("reconcile reports:\nfirst:\n%s\nsecond:\n%s", out, out2)
 	}
 }
