@@ -19,6 +19,7 @@ import (
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
 	"github.com/rawland/rawland/state/sqlitestore"
+	"github.com/rawland/rawland/transform"
 )
 
 // Exit codes (CONTRACT.md).
@@ -176,6 +177,10 @@ func (a *app) loadConfig() error {
 	}
 	if a.dataFlag != "" {
 		cfg.DataDir = a.dataFlag
+	}
+	// every schema must compile before anything runs (exit 2 otherwise)
+	if _, err := transform.CompileSchemas(cfg); err != nil {
+		return err
 	}
 	a.cfg = cfg
 	return nil

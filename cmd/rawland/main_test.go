@@ -56,7 +56,7 @@ func project(t *testing.T, cfg, url string) string {
 	os.WriteFile(filepath.Join(dir, "rawland.yaml"), []byte(cfg), 0o644)
 	for _, line := range strings.Split(cfg, "\n") {
 		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "schema: "); ok {
-			os.WriteFile(filepath.Join(dir, s), []byte(`{"type":"object"}`), 0o644)
+			os.WriteFile(filepath.Join(dir, s), []byte(`{"type":"object","properties":{"id":{"type":"integer"}}}`), 0o644)
 		}
 	}
 	return dir
