@@ -73,6 +73,7 @@ func (s StreamReport) Totals() RunReport {
 		t.Unchanged += r.Unchanged
 		t.Stale += r.Stale
 		t.Duplicates += r.Duplicates
+		t.Undeleted += r.Undeleted
 		t.Quarantined += r.Quarantined
 	}
 	return t

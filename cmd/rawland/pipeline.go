@@ -66,16 +66,7 @@ func transformLines(a *app, rep transform.Report) {
 			fmt.Fprintf(a.stdout, "%-16s FAILED   transform: %v\n", sr.Stream, sr.Err)
 			continue
 		}
-		var t transform.RunReport
-		for _, r := range sr.Runs {
-			t.Records += r.Records
-			t.Inserted += r.Inserted
-			t.Updated += r.Updated
-			t.Unchanged += r.Unchanged
-			t.Stale += r.Stale
-			t.Duplicates += r.Duplicates
-			t.Quarantined += r.Quarantined
-		}
+		t := sr.Totals()
 		line := fmt.Sprintf("%-16s ok       transform %d runs: %d records → %d inserted, %d updated, %d unchanged, %d stale, %d duplicates, %d quarantined",
 			sr.Stream, len(sr.Runs), t.Records, t.Inserted, t.Updated, t.Unchanged, t.Stale, t.Duplicates, t.Quarantined)
 		for _, r := range sr.Runs {
