@@ -36,7 +36,7 @@ func runQuarantine(ctx context.Context, a *app, args []string) error {
 
 func quarantineList(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("quarantine list", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON (with the raw records)")
+	asJSON := fs.Bool("json", false, "print JSON (with each raw record, exactly as landed, as a string)")
 	all := fs.Bool("all", false, "include records already replayed")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -60,7 +60,9 @@ func quarantineList(ctx context.Context, a *app, args []string) error {
 		quarantined_at, replayed_at`
 	format := transform.FormatTable
 	if *asJSON {
-		cols += ", errors, CASE WHEN json_valid(record) THEN record::JSON ELSE to_json(record) END AS record"
+		// the raw record as a JSON string: exactly the landed bytes (a JSON
+		// value would be re-encoded: key order, escapes, big numbers)
+		cols += ", errors, record"
 		format = transform.FormatJSON
 	}
 	q := "SELECT " + cols + " FROM rawland.quarantine"
