@@ -200,8 +200,9 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 					mu.Unlock()
 				case errors.As(err, &he):
 					it.err, it.status, it.track, it.tries, it.url, it.done = err, he.Status, he.TrackingID, he.Attempts, he.URL, true
-				case fetchCtx.Err() != nil:
-					// out of time: leave it queued
+				case fetchCtx.Err() != nil, errors.Is(err, fetch.ErrQuotaExhausted):
+					// out of time, or the quota resets after this cycle's
+					// deadline (nothing was sent): leave it queued
 				default:
 					it.err, it.done = err, true
 				}
