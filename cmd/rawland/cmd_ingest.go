@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"sync"
@@ -119,52 +118,6 @@ func (a *app) ingestStreams(ctx context.Context, streams []*config.Stream, kind 
 	p.Wait()
 	a.endProgress()
 	return results, nil
-}
-
-// summarize prints one line per stream and picks the exit status: any
-// failure → 1; every stream busy → 75; else 0.
-func summarize(a *app, results []streamResult) error {
-	failed, busy, ran := 0, 0, 0
-	var lastBusy error
-	for _, r := range results {
-		var held *state.LeaseHeldError
-		switch {
-		case errors.As(r.err, &held):
-			busy++
-			lastBusy = r.err
-			fmt.Fprintf(a.stdout, "%-16s busy     %v\n", r.stream, held)
-		case r.res.Skipped != "":
-			ran++
-			fmt.Fprintf(a.stdout, "%-16s skipped  %s\n", r.stream, r.res.Skipped)
-		case r.err != nil:
-			failed++
-			if r.res.Run.Status == state.StatusCommitted {
-				fmt.Fprintf(a.stdout, "%-16s partial  run %s kept %d records; %v\n", r.stream, r.res.Run.ID, r.res.Run.Records, r.err)
-			} else {
-				fmt.Fprintf(a.stdout, "%-16s FAILED   %v\n", r.stream, r.err)
-			}
-		default:
-			ran++
-			run := r.res.Run
-			what := "run " + run.ID
-			if n := len(r.res.Runs); n > 1 {
-				what = fmt.Sprintf("%d runs (queue cycles), last %s", n, run.ID)
-			}
-			cursor := fmt.Sprintf("cursor %s → %s", orDash(run.CursorBefore), orDash(run.CursorAfter))
-			if run.Kind == state.KindReconcile {
-				cursor = "full snapshot, complete"
-			}
-			fmt.Fprintf(a.stdout, "%-16s ok       %s: %d records, %d pages, %s (%s)\n",
-				r.stream, what, run.Records, run.Pages, cursor, run.FinishedAt.Sub(run.StartedAt).Round(1e6))
-		}
-	}
-	switch {
-	case failed > 0:
-		return errStreamsFailed
-	case busy > 0 && ran == 0:
-		return &busyError{err: lastBusy}
-	}
-	return nil
 }
 
 func orDash(s string) string {

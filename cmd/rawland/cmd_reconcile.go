@@ -7,6 +7,7 @@ import (
 
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/state"
+	"github.com/rawland/rawland/transform"
 )
 
 func init() {
@@ -35,13 +36,27 @@ func runReconcile(ctx context.Context, a *app, args []string) error {
 
 // reconcileStreams lands a full snapshot of each stream as a reconcile run
 // and transforms it (merge, then deletions marked in the same warehouse
-// transaction). Streams busy elsewhere are skipped.
+// transaction), printing what each step did. Streams busy elsewhere are
+// skipped.
 func (a *app) reconcileStreams(ctx context.Context, streams []*config.Stream, parallel int) error {
+	results, rep, terr := a.reconcile(ctx, streams, parallel)
+	ingestErr := summarize(a, results)
+	transformLines(a, rep)
+	if terr != nil {
+		if ingestErr != nil {
+			return errors.Join(ingestErr, terr)
+		}
+		return transformExit(terr)
+	}
+	return ingestErr
+}
+
+// reconcile reads the snapshots and transforms the ones that landed.
+func (a *app) reconcile(ctx context.Context, streams []*config.Stream, parallel int) ([]streamResult, transform.Report, error) {
 	results, err := a.ingestStreams(ctx, streams, state.KindReconcile, parallel)
 	if err != nil {
-		return err
+		return nil, transform.Report{}, err
 	}
-	ingestErr := summarize(a, results)
 	var landed []string
 	for _, r := range results {
 		if r.res.Run.Status == state.StatusCommitted {
@@ -49,15 +64,8 @@ func (a *app) reconcileStreams(ctx context.Context, streams []*config.Stream, pa
 		}
 	}
 	if len(landed) == 0 {
-		return ingestErr
+		return results, transform.Report{}, nil
 	}
 	rep, err := a.runTransform(ctx, landed)
-	transformLines(a, rep)
-	if err != nil {
-		if ingestErr != nil && !errors.Is(err, errStreamsFailed) {
-			return errors.Join(ingestErr, err)
-		}
-		return transformExit(err)
-	}
-	return ingestErr
+	return results, rep, err
 }

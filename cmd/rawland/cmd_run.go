@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rawland/rawland/config"
@@ -23,11 +24,24 @@ func init() {
 	})
 }
 
+// runLine collects what each step did to one stream; run prints it as one
+// summary line.
+type runLine struct {
+	status string
+	parts  []string
+	drift  string
+}
+
+func (l *runLine) add(status, text string) {
+	l.status = worse(l.status, status)
+	l.parts = append(l.parts, text)
+}
+
 // runRun is the cron entry point. It is safe to start every minute: a stream
 // another process holds is skipped at once (exit 75 only if nothing else
 // ran), the warehouse is waited for at most transform.lock_wait, and every
 // step is idempotent, so overlapping, retried or crashed runs never process
-// anything twice.
+// anything twice. It prints one summary line per stream.
 func runRun(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	parallel := fs.Int("parallel", 4, "streams ingested at once")
@@ -40,68 +54,66 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	// compile schemas first: a bad schema is exit 2 before anything runs
-	if _, err := transform.CompileSchemas(a.cfg); err != nil {
+	store, err := a.openStore(ctx)
+	if err != nil {
 		return err
 	}
 	start := time.Now()
+	lines := map[string]*runLine{}
+	for _, s := range streams {
+		lines[s.Name] = &runLine{status: stOK}
+	}
+	defer func() {
+		for _, s := range streams {
+			l := lines[s.Name]
+			fmt.Fprintf(a.stdout, "%-16s %-8s %s\n", s.Name, l.status, strings.Join(l.parts, " · "))
+			if l.drift != "" {
+				fmt.Fprintf(a.stdout, "%-16s %-8s %s\n", "", "drift", l.drift)
+			}
+		}
+	}()
 
 	// 1. ingest
 	results, err := a.ingestStreams(ctx, streams, state.KindIngest, *parallel)
 	if err != nil {
 		return err
 	}
-	failed := 0
-	var busy []error
 	var ready []*config.Stream
 	for i, r := range results {
-		var held *state.LeaseHeldError
-		switch {
-		case errors.As(r.err, &held):
-			busy = append(busy, r.err)
-		case r.err != nil:
-			failed++
-			ready = append(ready, streams[i]) // transform what it did commit
-		default:
-			ready = append(ready, streams[i])
+		st, text := ingestSummary(r)
+		lines[r.stream].add(st, "ingest "+text)
+		if st != stBusy {
+			ready = append(ready, streams[i]) // a failed stream may still have committed runs to load
 		}
 	}
-	summarize(a, results)
 	if len(ready) == 0 {
-		if failed == 0 && len(busy) > 0 {
-			return &busyError{err: fmt.Errorf("every stream is held by another run: %w", busy[0])}
-		}
-		return errStreamsFailed
+		return &busyError{err: fmt.Errorf("every stream is held by another run: %w", results[0].err)}
 	}
 
 	// 2. transform what is not held elsewhere
-	names = names[:0]
+	var readyNames []string
 	for _, s := range ready {
-		names = append(names, s.Name)
+		readyNames = append(readyNames, s.Name)
 	}
-	rep, terr := a.runTransform(ctx, names)
-	transformLines(a, rep)
-	if terr != nil && errors.Is(terr, transform.ErrWarehouseBusy) {
-		fmt.Fprintf(a.stdout, "%-16s busy     transform: %v\n", "warehouse", terr)
-		return &busyError{err: terr}
-	}
-	if terr != nil && errors.Is(terr, config.ErrInvalid) {
-		return terr
-	}
-	for _, sr := range rep.Streams {
-		if sr.Err != nil {
-			failed++
+	rep, terr := a.runTransform(ctx, readyNames)
+	applyTransform(lines, rep)
+	switch {
+	case terr != nil && errors.Is(terr, transform.ErrWarehouseBusy):
+		for _, n := range readyNames {
+			lines[n].add(stBusy, "transform waits: "+terr.Error())
 		}
+		return finish(a, lines, start, &busyError{err: terr})
+	case terr != nil && errors.Is(terr, config.ErrInvalid):
+		return terr
 	}
 
 	// 3. reconcile where due
 	if !*noReconcile {
-		store, err := a.openStore(ctx)
-		if err != nil {
-			return err
-		}
 		var due []*config.Stream
 		for _, s := range ready {
+			if lines[s.Name].status == stFailed {
+				continue
+			}
 			ok, next, err := reconcile.Due(ctx, store, s.Name, a.cfg.Reconcile.Every.D(), time.Now())
 			if err != nil {
 				return err
@@ -109,21 +121,48 @@ func runRun(ctx context.Context, a *app, args []string) error {
 			if ok {
 				due = append(due, s)
 			} else {
-				a.log.Debug("reconcile not due", "stream", s.Name, "next", next)
+				lines[s.Name].add(stOK, "reconcile due "+next.UTC().Format(time.RFC3339))
 			}
 		}
 		if len(due) > 0 {
-			if err := a.reconcileStreams(ctx, due, *parallel); err != nil {
-				var be *busyError
-				if !errors.As(err, &be) {
-					failed++
+			results, rep, terr := a.reconcile(ctx, due, *parallel)
+			for _, r := range results {
+				st, text := ingestSummary(r)
+				lines[r.stream].add(st, "reconcile read "+text)
+			}
+			applyTransform(lines, rep)
+			if terr != nil && errors.Is(terr, transform.ErrWarehouseBusy) {
+				for _, s := range due {
+					lines[s.Name].add(stBusy, "reconcile waits: "+terr.Error())
 				}
 			}
 		}
 	}
-	a.log.Info("run finished", "streams", len(streams), "failed", failed, "busy", len(busy), "seconds", time.Since(start).Seconds())
+	return finish(a, lines, start, nil)
+}
+
+func applyTransform(lines map[string]*runLine, rep transform.Report) {
+	for _, sr := range rep.Streams {
+		st, text, drift := transformSummary(sr)
+		lines[sr.Stream].add(st, text)
+		if drift != "" {
+			lines[sr.Stream].drift = drift
+		}
+	}
+}
+
+// finish picks the exit status from the streams' lines: any failure → 1,
+// else the given busy error (75), else 0.
+func finish(a *app, lines map[string]*runLine, start time.Time, busy error) error {
+	failed := 0
+	for _, l := range lines {
+		if l.status == stFailed || l.status == stPartial {
+			failed++
+		}
+	}
+	a.log.Info("run finished", "streams", len(lines), "failed", failed, "seconds", time.Since(start).Seconds())
 	if failed > 0 {
 		return errStreamsFailed
 	}
-	return nil
+	return busy
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rawland/rawland/reconcile"
@@ -56,42 +55,6 @@ func (a *app) reconcileHook() transform.AfterRunFunc {
 			a.log.Warn("reconcile marked nothing deleted", "stream", run.Stream, "run_id", run.ID, "why", rep.Note)
 		}
 		return json.Marshal(rep)
-	}
-}
-
-// transformLines prints one line per stream of a transform report.
-func transformLines(a *app, rep transform.Report) {
-	for _, sr := range rep.Streams {
-		if sr.Err != nil {
-			fmt.Fprintf(a.stdout, "%-16s FAILED   transform: %v\n", sr.Stream, sr.Err)
-			continue
-		}
-		t := sr.Totals()
-		line := fmt.Sprintf("%-16s ok       transform %d runs: %d records → %d inserted, %d updated, %d unchanged, %d stale, %d duplicates, %d quarantined",
-			sr.Stream, len(sr.Runs), t.Records, t.Inserted, t.Updated, t.Unchanged, t.Stale, t.Duplicates, t.Quarantined)
-		for _, r := range sr.Runs {
-			if r.Kind == state.KindReconcile && len(r.Reconcile) > 0 {
-				var rr reconcile.Report
-				json.Unmarshal(r.Reconcile, &rr)
-				line += fmt.Sprintf("; reconcile %s: %d added, %d changed, %d unchanged, %d deleted, %d undeleted", r.RunID, r.Inserted, r.Updated-r.Undeleted, r.Unchanged, rr.Deleted, r.Undeleted)
-				if rr.Note != "" {
-					line += " (" + rr.Note + ")"
-				}
-			}
-		}
-		fmt.Fprintln(a.stdout, line)
-		var drift []string
-		for _, r := range sr.Runs {
-			for _, d := range r.Drift {
-				drift = append(drift, fmt.Sprintf("%s %s ×%d", d.Kind, d.Path, d.Count))
-			}
-		}
-		if len(drift) > 0 {
-			if len(drift) > 6 {
-				drift = append(drift[:6], fmt.Sprintf("… %d more (rawland sql \"FROM rawland.drift\")", len(drift)-6))
-			}
-			fmt.Fprintf(a.stdout, "%-16s drift    %s\n", "", strings.Join(drift, "; "))
-		}
 	}
 }
 
