@@ -111,3 +111,20 @@ func TestJSONOutputKeys(t *testing.T) {
 		t.Errorf("empty dlq list --json = %q", out)
 	}
 }
+
+// TestRunPrintsOneLinePerStream: the scheduled job's stdout is one summary
+// line per stream with ingest, transform and reconcile in it.
+func TestRunPrintsOneLinePerStream(t *testing.T) {
+	m, dir := mockProject(t, mockapi.Options{Seed: 2, Size: 60})
+	out := mustRun(t, dir, "run")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(m.Streams())+1 { // the REST streams and the delta queue
+		t.Fatalf("%d lines for %d streams:\n%s", len(lines), len(m.Streams())+1, out)
+	}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 3 || f[1] != "ok" || !strings.Contains(l, "ingest ") || !strings.Contains(l, "transform ") || !strings.Contains(l, "reconcile due ") {
+			t.Errorf("summary line: %s", l)
+		}
+	}
+}
