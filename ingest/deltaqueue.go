@@ -296,7 +296,7 @@ func dqList(ctx context.Context, d Doer, base string, dq *config.DeltaQueue, lim
 	if err != nil {
 		return nil, err
 	}
-	raw, err := extractRecords(resp.Body, dq.List.IDs)
+	raw, err := extractRecords(newDoc(resp.Body), dq.List.IDs)
 	if err != nil {
 		return nil, fmt.Errorf("%s (tracking id %q): %w", resp.URL, resp.TrackingID, err)
 	}

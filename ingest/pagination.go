@@ -15,7 +15,7 @@ import (
 type page struct {
 	URL     *url.URL
 	Header  http.Header
-	Body    []byte
+	Doc     *jsonDoc // the body
 	Records int
 }
 

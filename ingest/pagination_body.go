@@ -12,7 +12,7 @@ type nextURLPaginator struct{ field string }
 func (nextURLPaginator) first(url.Values) {}
 
 func (n nextURLPaginator) next(p page) (string, error) {
-	s, err := stringAt(p.Body, n.field)
+	s, err := stringAt(p.Doc, n.field)
 	if err != nil || s == "" {
 		return "", err
 	}
@@ -33,7 +33,7 @@ func (c *cursorPaginator) first(url.Values) {}
 
 func (c *cursorPaginator) next(p page) (string, error) {
 	if c.hasMore != "" {
-		more, ok, err := boolAt(p.Body, c.hasMore)
+		more, ok, err := boolAt(p.Doc, c.hasMore)
 		if err != nil {
 			return "", err
 		}
@@ -41,7 +41,7 @@ func (c *cursorPaginator) next(p page) (string, error) {
 			return "", nil
 		}
 	}
-	tok, err := stringAt(p.Body, c.token)
+	tok, err := stringAt(p.Doc, c.token)
 	if err != nil || tok == "" {
 		return "", err
 	}

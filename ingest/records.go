@@ -38,6 +38,45 @@ func isJSONObjectOrNull(b []byte) bool {
 	return len(b) > 0 && b[0] == '{'
 }
 
+// jsonDoc is one JSON document (a page body, a record) whose top-level
+// object is decoded once and shared by every lookup on it: the records
+// path, the next-page token, has_more. encoding/json scans its whole input
+// on every Unmarshal, so looking each field up in the raw bytes would scan
+// a page once per field.
+type jsonDoc struct {
+	raw  []byte
+	top  map[string]json.RawMessage
+	err  error
+	done bool
+}
+
+func newDoc(b []byte) *jsonDoc { return &jsonDoc{raw: b} }
+
+// lookup is the package lookup with the top level decoded once.
+func (d *jsonDoc) lookup(path string) (json.RawMessage, bool, error) {
+	if path == "" {
+		return d.raw, true, nil
+	}
+	if !d.done {
+		d.done = true
+		if isJSONObjectOrNull(d.raw) {
+			d.err = json.Unmarshal(d.raw, &d.top)
+		}
+	}
+	if d.err != nil {
+		return nil, false, d.err
+	}
+	first, rest, _ := strings.Cut(path, ".")
+	v, ok := d.top[first]
+	if !ok {
+		return nil, false, nil
+	}
+	if rest == "" {
+		return v, true, nil
+	}
+	return lookup(v, rest)
+}
+
 // isNull reports whether a raw JSON value is null (or absent).
 func isNull(v json.RawMessage) bool {
 	t := bytes.TrimSpace(v)
@@ -46,8 +85,9 @@ func isNull(v json.RawMessage) bool {
 
 // extractRecords returns the records of a page body: the array at the dot
 // path, each element's bytes exactly as sent.
-func extractRecords(body []byte, path string) ([]json.RawMessage, error) {
-	v, ok, err := lookup(body, path)
+func extractRecords(doc *jsonDoc, path string) ([]json.RawMessage, error) {
+	body := doc.raw
+	v, ok, err := doc.lookup(path)
 	if err != nil {
 		return nil, fmt.Errorf("body is not valid JSON: %w", err)
 	}
@@ -89,8 +129,8 @@ func topKeys(body []byte) string {
 
 // stringAt returns the string or number at a dot path as text ("" when it is
 // missing, null or empty).
-func stringAt(doc []byte, path string) (string, error) {
-	v, ok, err := lookup(doc, path)
+func stringAt(doc *jsonDoc, path string) (string, error) {
+	v, ok, err := doc.lookup(path)
 	if err != nil || !ok || isNull(v) {
 		return "", err
 	}
@@ -106,8 +146,8 @@ func stringAt(doc []byte, path string) (string, error) {
 }
 
 // boolAt returns the boolean at a dot path; ok is false when it is missing.
-func boolAt(doc []byte, path string) (val, ok bool, err error) {
-	v, found, err := lookup(doc, path)
+func boolAt(doc *jsonDoc, path string) (val, ok bool, err error) {
+	v, found, err := doc.lookup(path)
 	if err != nil || !found || isNull(v) {
 		return false, false, err
 	}

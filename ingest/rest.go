@@ -94,7 +94,8 @@ func walk(ctx context.Context, d Doer, base string, l listing, extra map[string]
 		if err != nil {
 			return fmt.Errorf("page %d: %w", n, err)
 		}
-		recs, err := extractRecords(resp.Body, l.records)
+		doc := newDoc(resp.Body)
+		recs, err := extractRecords(doc, l.records)
 		if err != nil {
 			return fmt.Errorf("page %d (%s, tracking id %q): %w", n, resp.URL, resp.TrackingID, err)
 		}
@@ -107,7 +108,7 @@ func walk(ctx context.Context, d Doer, base string, l listing, extra map[string]
 		if err := sink(batch{page: lp, records: recs}); err != nil {
 			return err
 		}
-		next, err = pg.next(page{URL: cur, Header: resp.Header, Body: resp.Body, Records: len(recs)})
+		next, err = pg.next(page{URL: cur, Header: resp.Header, Doc: doc, Records: len(recs)})
 		if err != nil {
 			return fmt.Errorf("page %d (%s): next page: %w", n, resp.URL, err)
 		}

@@ -82,7 +82,7 @@ func (w *Writer) Write(rec []byte) error {
 		}
 	}
 	line := rec
-	if bytes.ContainsAny(rec, "\n\r\t ") {
+	if hasWhitespaceOutsideStrings(rec) {
 		var b bytes.Buffer
 		if err := json.Compact(&b, rec); err != nil {
 			return fmt.Errorf("land record %d of run %s: not one JSON value: %w", w.man.Records+1, w.runID, err)
@@ -240,6 +240,35 @@ func (w *Writer) Abort() error {
 		w.closed = true
 	}
 	return w.zone.Remove(w.stream, w.runID)
+}
+
+// hasWhitespaceOutsideStrings reports whether a JSON text has insignificant
+// whitespace (between tokens) that must go for it to fit on one line.
+// Hand-written because json.Compact runs the full JSON state machine on
+// every record, while most upstreams send records without such whitespace
+// (spaces inside strings are common and must stay); this loop only tracks
+// whether it is inside a string.
+func hasWhitespaceOutsideStrings(b []byte) bool {
+	inStr := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++ // skip the escaped byte
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case ' ', '\t', '\n', '\r':
+			return true
+		}
+	}
+	return false
 }
 
 type countWriter struct {
