@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -216,7 +217,7 @@ func TestOverlappingScheduledRuns(t *testing.T) {
 			twin.Advance(15)
 		}
 		var cmds []*strings.Builder
-		var procs []*os.Process
+		var procs []*exec.Cmd
 		for range 3 {
 			c := child(t, dir, nil, "run", "--no-reconcile")
 			var out strings.Builder
@@ -225,11 +226,11 @@ func TestOverlappingScheduledRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmds = append(cmds, &out)
-			procs = append(procs, c.Process)
+			procs = append(procs, c)
 		}
 		for i, p := range procs {
-			st, _ := p.Wait()
-			if code := st.ExitCode(); code != 0 && code != exitBusy {
+			p.Wait() // also waits for the output to be copied
+			if code := p.ProcessState.ExitCode(); code != 0 && code != exitBusy {
 				t.Fatalf("round %d: overlapping run %d exited %d:\n%s", round, i, code, cmds[i])
 			} else {
 				t.Logf("round %d: overlapping run %d exited %d (%d streams busy)", round, i, code, strings.Count(cmds[i].String(), " busy "))
