@@ -96,7 +96,9 @@ func transformSummary(sr transform.StreamReport) (status, text, drift string) {
 	text = fmt.Sprintf("transform %d runs: %d records → %d inserted, %d updated, %d unchanged, %d stale, %d duplicates, %d quarantined",
 		len(sr.Runs), t.Records, t.Inserted, t.Updated, t.Unchanged, t.Stale, t.Duplicates, t.Quarantined)
 	status = stOK
-	var d []string
+	type key struct{ kind, path string }
+	counts := map[key]int64{}
+	var order []key
 	for _, r := range sr.Runs {
 		if r.Kind == state.KindReconcile && len(r.Reconcile) > 0 {
 			var rr reconcile.Report
@@ -108,8 +110,16 @@ func transformSummary(sr transform.StreamReport) (status, text, drift string) {
 			}
 		}
 		for _, x := range r.Drift {
-			d = append(d, fmt.Sprintf("%s %s ×%d", x.Kind, x.Path, x.Count))
+			k := key{x.Kind, x.Path}
+			if _, seen := counts[k]; !seen {
+				order = append(order, k)
+			}
+			counts[k] += x.Count
 		}
+	}
+	var d []string
+	for _, k := range order {
+		d = append(d, fmt.Sprintf("%s %s ×%d", k.kind, k.path, counts[k]))
 	}
 	if len(d) > 6 {
 		d = append(d[:6], fmt.Sprintf("… %d more (rawland sql \"FROM rawland.drift_summary\")", len(d)-6))
