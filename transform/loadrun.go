@@ -69,7 +69,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 		if err := qw.close(); err != nil {
 			return err
 		}
-		mc, err := merge(ctx, tx, s, run.ID, run.Kind, landedAt(run))
+		mc, err := merge(ctx, tx, s, run.ID, run.Kind, landedAt(run), "")
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,14 @@ import (
 //     older (backdated updates); replacing clears _rawland_deleted_at.
 //
 // Runs are merged in run-ID order, so "later run" is "landed later".
+//
+// A quarantine replay merges records of old runs after newer runs were
+// merged. If a complete reconcile snapshot (the barrier) is newer than the
+// replayed run, the snapshot is the upstream's truth for everything before
+// it: a replayed version whose key the table lacks or has marked deleted is
+// stale (the key was gone upstream at the snapshot; had the snapshot
+// listed it, the snapshot's own version would be in the table or be
+// replayed after this one).
 
 // mergeCounts says what the merge did.
 type mergeCounts struct {
@@ -38,7 +46,7 @@ type mergeCounts struct {
 const mergeTbl = "_rawland_merge"
 
 // merge merges the staging table into the stream's table as run did.
-func merge(ctx context.Context, tx *sql.Tx, s *Schema, runID string, kind state.Kind, landedAt time.Time) (mergeCounts, error) {
+func merge(ctx context.Context, tx *sql.Tx, s *Schema, runID string, kind state.Kind, landedAt time.Time, barrier string) (mergeCounts, error) {
 	var mc mergeCounts
 	pk := s.PrimaryKey()
 	var pkList, join []string
@@ -53,8 +61,13 @@ func merge(ctx context.Context, tx *sql.Tx, s *Schema, runID string, kind state.
 	if kind == state.KindReconcile {
 		replace = fmt.Sprintf("%s > t.%s", run, ColRunID)
 	}
+	gone := "FALSE"
+	if barrier != "" && runID < barrier {
+		gone = fmt.Sprintf("(t.%s IS NULL OR t.%s IS NOT NULL)", ColRunID, ColDeletedAt)
+	}
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
 SELECT s.*, CASE
+    WHEN %[12]s THEN 'stale'
     WHEN t.%[2]s IS NULL THEN 'insert'
     WHEN s.%[3]s = t.%[3]s AND t.%[4]s IS NULL THEN 'unchanged'
     WHEN %[5]s THEN 'update'
@@ -64,7 +77,7 @@ FROM (SELECT * FROM %[6]s
       QUALIFY row_number() OVER (PARTITION BY %[7]s ORDER BY %[8]s DESC NULLS LAST, %[9]s DESC) = 1) s
 LEFT JOIN %[10]s t ON %[11]s`,
 		mergeTbl, ColRunID, ColHash, ColDeletedAt, replace, stageTbl, strings.Join(pkList, ", "),
-		ColCursor, colSeq, tableName(s.Stream), strings.Join(join, " AND "))
+		ColCursor, colSeq, tableName(s.Stream), strings.Join(join, " AND "), gone)
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		return mc, fmt.Errorf("merge: classify: %w", err)
 	}

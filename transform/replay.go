@@ -102,6 +102,14 @@ func replayStream(ctx context.Context, o Options, w *warehouse, tx *sql.Tx, s *S
 		return err
 	}
 	defer marks.close()
+	// the newest complete reconcile snapshot: replayed records of older runs
+	// must not bring back keys it found gone (merge.go)
+	var barrier string
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(r.run_id), '') FROM rawland.runs r
+		JOIN rawland.transformed t ON t.stream = r.stream AND t.run_id = r.run_id
+		WHERE r.stream = ? AND r.kind = 'reconcile' AND r.complete`, s.Stream).Scan(&barrier); err != nil {
+		return fmt.Errorf("find the last complete reconcile of %s: %w", s.Stream, err)
+	}
 	for _, run := range runs {
 		rr := RunReport{RunID: run.id, Stream: s.Stream, Kind: run.kind}
 		if err := createStage(ctx, tx, s); err != nil {
@@ -126,7 +134,7 @@ func replayStream(ctx context.Context, o Options, w *warehouse, tx *sql.Tx, s *S
 		if err := st.stage(ctx, feed, sink); err != nil {
 			return err
 		}
-		mc, err := merge(ctx, tx, s, run.id, run.kind, run.landedAt)
+		mc, err := merge(ctx, tx, s, run.id, run.kind, run.landedAt, barrier)
 		if err != nil {
 			return err
 		}
