@@ -123,6 +123,7 @@ func deltaQueue(ctx context.Context, sess *session, d Doer) (Result, error) {
 			}
 		}
 		res, n, err := dqCycle(ctx, sess, d, tuner, run)
+		total.DeadLettered += res.DeadLettered
 		if res.Run.Status != "" {
 			runs = append(runs, res.Run)
 			total.Run = res.Run
@@ -173,7 +174,7 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 	defer cancel()
 	stopStarting := start.Add(time.Duration(float64(dq.Deadline.D()) * dqFetchShare))
 	var mu sync.Mutex
-	var lockout error
+	var lockout, fatal error
 	p := pool.New().WithMaxGoroutines(max(1, src.Concurrency))
 	for i := range items {
 		it := &items[i]
@@ -197,6 +198,14 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 				case errors.As(err, &le):
 					mu.Lock()
 					lockout = err
+					mu.Unlock()
+				case errors.As(err, &he) && !deadLetterStatus(he):
+					// 400, 401, 403…: a request or credential problem, not
+					// this record's: stop, and leave the ID queued
+					mu.Lock()
+					if fatal == nil {
+						fatal = err
+					}
 					mu.Unlock()
 				case errors.As(err, &he):
 					it.err, it.status, it.track, it.tries, it.url, it.done = err, he.Status, he.TrackingID, he.Attempts, he.URL, true
@@ -225,6 +234,13 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 		case it.done:
 			dead = append(dead, it)
 		}
+	}
+	// every fetch failing for good is a broken fetch path or upstream far
+	// more often than a batch of deleted records: dead-letter nothing,
+	// clear nothing, stop
+	if len(landed) == 0 && len(dead) >= dqAllDeadThreshold && fatal == nil && lockout == nil {
+		fatal = fmt.Errorf("every one of the %d fetches in this cycle failed for good (first: %v); nothing was dead-lettered or cleared: check streams.%s.delta_queue.fetch.path and the upstream", len(dead), dead[0].err, s.Name)
+		dead = nil
 	}
 	// land and commit the fetched records as this cycle's run
 	var res Result
@@ -276,10 +292,26 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 			return res, len(items), err
 		}
 	}
+	res.DeadLettered = len(dead)
 	if lockout != nil {
 		return res, len(items), fmt.Errorf("stream %s: %w", s.Name, lockout)
 	}
+	if fatal != nil {
+		return res, len(items), fmt.Errorf("stream %s: fetch from the delta queue: %w", s.Name, fatal)
+	}
 	return res, len(items), nil
+}
+
+// dqAllDeadThreshold: a cycle with at least this many permanent failures
+// and no success stops instead of dead-lettering (see dqCycle).
+const dqAllDeadThreshold = 5
+
+// deadLetterStatus says whether a failed fetch belongs in the DLQ: the
+// record is gone (404, 410), or a transient failure (5xx, 408, 429) outlived
+// every retry. Other 4xx mean the request or credential is wrong: those fail
+// the stream and leave the ID queued.
+func deadLetterStatus(he *fetch.HTTPError) bool {
+	return he.Status == http.StatusNotFound || he.Status == http.StatusGone || he.Retryable
 }
 
 func dqList(ctx context.Context, d Doer, base string, dq *config.DeltaQueue, limit int, stream, runID string) ([]dqItem, error) {

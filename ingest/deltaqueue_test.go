@@ -172,3 +172,57 @@ func TestDeltaQueueDrainsWithinDeadline(t *testing.T) {
 		t.Fatalf("dlq after replay = %+v", dlq)
 	}
 }
+
+// TestDeltaQueueRequestErrorsFailWithoutClearing: a 403 (credential or
+// permission) or a fetch path that 404s for every ID is not the records'
+// fault: the stream fails, nothing is dead-lettered, nothing is cleared.
+func TestDeltaQueueRequestErrorsFailWithoutClearing(t *testing.T) {
+	cases := []struct {
+		name, fetchPath string
+		status          int
+	}{
+		{"forbidden", "/records/{id}", 403},
+		{"bad request", "/records/{id}", 400},
+		{"fetch path typo", "/nope/{id}", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newQueue(30, time.Minute)
+			for id := 1; id <= 30; id++ {
+				if tc.status != 0 {
+					q.fail[id] = tc.status
+				}
+			}
+			srv := httptest.NewServer(q)
+			defer srv.Close()
+			cfg := strings.Replace(queueCfg, "DEADLINE", "10s", 1)
+			cfg = strings.Replace(cfg, `"/records/{id}"`, `"`+tc.fetchPath+`"`, 1)
+			e := newEnv(t, cfg, srv.URL)
+			_, err := ingest.Stream(context.Background(), e.opts(state.KindIngest), e.cfg.Streams["certificates"])
+			if err == nil {
+				t.Fatal("the stream succeeded")
+			}
+			if len(q.cleared) != 0 {
+				t.Fatalf("%d IDs were cleared: their records never landed", len(q.cleared))
+			}
+			if dlq, _ := e.store.ListDLQ(context.Background(), "certificates"); len(dlq) != 0 {
+				t.Fatalf("%d IDs dead-lettered for a request problem", len(dlq))
+			}
+		})
+	}
+}
+
+// TestDLQReplayUsesCurrentConfig: entries dead-lettered under a broken
+// fetch path are fetched from the corrected one on replay.
+func TestDLQReplayUsesCurrentConfig(t *testing.T) {
+	q := newQueue(3, time.Minute)
+	srv := httptest.NewServer(q)
+	defer srv.Close()
+	e := newEnv(t, strings.Replace(queueCfg, "DEADLINE", "10s", 1), srv.URL)
+	e.store.PutDLQ(context.Background(), []state.DLQEntry{{Stream: "certificates", RunID: state.NewRunID(time.Now()), ID: "2",
+		URL: srv.URL + "/nope/2", Error: "404", Status: 404, Attempts: 1}})
+	res, left, err := ingest.ReplayDLQ(context.Background(), e.opts(state.KindIngest), e.cfg.Streams["certificates"])
+	if err != nil || left != 0 || res.Run.Records != 1 {
+		t.Fatalf("replay: %+v, %d left, %v", res.Run, left, err)
+	}
+}

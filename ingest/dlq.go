@@ -41,7 +41,15 @@ func ReplayDLQ(ctx context.Context, o Options, s *config.Stream) (Result, int, e
 	var pages []batch
 	var failed []state.DLQEntry
 	for _, e := range entries {
-		resp, err := d.Do(ctx, fetch.Request{Method: http.MethodGet, URL: e.URL, Stream: s.Name, RunID: sess.run.ID})
+		u := e.URL
+		if s.DeltaQueue != nil && e.ID != "" {
+			// rebuild from the current config: a fixed fetch path or a
+			// moved base_url must reach the records
+			if u, err = dqFetchURL(o.Config.Sources[s.Source].BaseURL, s.DeltaQueue.Fetch.Path, e.ID); err != nil {
+				return Result{}, 0, err
+			}
+		}
+		resp, err := d.Do(ctx, fetch.Request{Method: http.MethodGet, URL: u, Stream: s.Name, RunID: sess.run.ID})
 		if err != nil {
 			sess.log.Warn("dead letter failed again", "id", e.ID, "url", e.URL, "err", err)
 			failed = append(failed, e)

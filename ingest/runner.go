@@ -51,6 +51,8 @@ type Result struct {
 	// Runs are every run committed, when there were several (delta-queue
 	// cycles); Run then sums them and carries the last ID.
 	Runs []state.Run
+	// DeadLettered counts the requests this run moved to the DLQ.
+	DeadLettered int
 }
 
 // Log attribute keys.

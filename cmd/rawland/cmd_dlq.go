@@ -82,6 +82,9 @@ func runDLQ(ctx context.Context, a *app, args []string) error {
 				// nothing dead-lettered for this stream
 			default:
 				fmt.Fprintf(a.stdout, "%-16s replayed %d records as run %s; %d still failing\n", s.Name, res.Run.Records, orDash(res.Run.ID), left)
+				if left > 0 {
+					failed = true
+				}
 			}
 		}
 		if failed {

@@ -53,7 +53,14 @@ func ingestSummary(r streamResult) (status, text string) {
 	if run.Kind == state.KindReconcile {
 		cursor = "full snapshot, complete"
 	}
-	return stOK, fmt.Sprintf("%s: %d records, %d pages, %s (%s)", what, run.Records, run.Pages, cursor, run.FinishedAt.Sub(run.StartedAt).Round(1e6))
+	text = fmt.Sprintf("%s: %d records, %d pages, %s (%s)", what, run.Records, run.Pages, cursor, run.FinishedAt.Sub(run.StartedAt).Round(1e6))
+	if run.ID == "" {
+		text = "nothing new (the queue was empty)"
+	}
+	if n := r.res.DeadLettered; n > 0 {
+		return stPartial, fmt.Sprintf("%s; %d requests failed for good and went to the dead-letter queue (rawland dlq list %s)", text, n, r.stream)
+	}
+	return stOK, text
 }
 
 // summarize prints one line per stream and picks the exit status: any
