@@ -7,7 +7,7 @@ import (
 // Config is a parsed and validated rawland.yaml.
 type Config struct {
 	// DataDir is the data directory (default "data"), relative to the
-	// working directory unless absolute.
+	// config file's directory unless absolute.
 	DataDir string `yaml:"data_dir"`
 	// LeaseTTL is how long a stream lease lives without renewal (default 1m).
 	LeaseTTL Duration `yaml:"lease_ttl"`
@@ -91,6 +91,8 @@ type Stream struct {
 	Line int    `yaml:"-"`
 	// SchemaPath is Schema resolved against the config's directory.
 	SchemaPath string `yaml:"-"`
+	// SchemaLine is the line of the schema key in the config file.
+	SchemaLine int `yaml:"-"`
 }
 
 // StreamReconcile is a stream's full-listing endpoint for reconcile.

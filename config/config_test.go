@@ -179,3 +179,14 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestDataDirRelativeToConfigFile(t *testing.T) {
+	p := writeProject(t, "data_dir: lake\nsources:\n  api: {base_url: \"http://x\"}\nstreams:\n  s: {source: api, path: /s, primary_key: [id], schema: schemas/issues.json}\n", okSchemas)
+	c, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(filepath.Dir(p), "lake"); c.DataDir != want {
+		t.Fatalf("data_dir = %q, want %q", c.DataDir, want)
+	}
+}

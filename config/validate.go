@@ -33,6 +33,11 @@ func (v *validator) validate() {
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
+	if !filepath.IsAbs(c.DataDir) {
+		// like schema paths: relative to the config file, so that
+		// `rawland --config /srv/etl/rawland.yaml` works from any directory
+		c.DataDir = filepath.Join(c.Dir, c.DataDir)
+	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = Duration(DefaultLeaseTTL)
 	}
@@ -269,6 +274,7 @@ func (v *validator) schema(keys []string, s *Stream) {
 		v.fail(keys, "missing schema: point it at the stream's JSON Schema, e.g. schemas/%s.json", s.Name)
 		return
 	}
+	s.SchemaLine = lineOf(v.root, keys...)
 	p := s.Schema
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(v.cfg.Dir, p)

@@ -97,7 +97,9 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 	}
 	s, err := loadSchema(path, true)
 	if err != nil {
-		return nil, err
+		// name the config key and line too, on one line
+		return nil, &config.Error{File: cfg.Path, Line: st.SchemaLine, Key: "streams." + st.Name + ".schema",
+			Msg: strings.Join(strings.Fields(err.Error()), " ")}
 	}
 	s.Stream = st.Name
 	keyErr := func(key, format string, args ...any) error {

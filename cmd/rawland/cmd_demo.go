@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sourcegraph/conc"
@@ -77,7 +78,9 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	cfgPath := filepath.Join(proj, "rawland.yaml")
-	if err := landing.WriteFileAtomic(cfgPath, []byte(mock.Config(url))); err != nil {
+	// an absolute data_dir, so that the printed commands work from anywhere
+	cfgText := strings.Replace(mock.Config(url), "\ndata_dir: data\n", fmt.Sprintf("\ndata_dir: %q\n", data), 1)
+	if err := landing.WriteFileAtomic(cfgPath, []byte(cfgText)); err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)

@@ -49,9 +49,9 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	}
 	// quarantine, drift and row counts live in the warehouse; if an analyst
 	// holds it, status still answers from the state store
-	counts, err := transform.Counts(ctx, a.warehousePath())
-	if err != nil {
-		a.log.Warn("warehouse counts unavailable", "err", err)
+	counts, countsErr := transform.Counts(ctx, a.warehousePath())
+	if countsErr != nil {
+		a.log.Warn("warehouse counts unavailable", "err", countsErr)
 	}
 	var out []streamStatus
 	for _, name := range a.cfg.StreamNames() {
@@ -77,7 +77,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		st.DLQ = len(dlq)
 		if c, ok := counts[name]; ok {
 			st.Quarantined, st.Drift, st.Rows = &c.Quarantined, &c.Drift, &c.Rows
-		} else if err == nil {
+		} else if countsErr == nil {
 			var zero int64
 			st.Quarantined, st.Drift, st.Rows = &zero, &zero, &zero
 		}
@@ -112,5 +112,11 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Stream, orDash(s.Cursor), lastID, lastStatus, recs, s.PendingRuns, rows, q, d, s.DLQ,
 			s.NextReconcile.Format(time.RFC3339), lease)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if countsErr != nil {
+		fmt.Fprintf(a.stdout, "\n? = unknown: %v\n", countsErr)
+	}
+	return nil
 }
