@@ -4,7 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 
+	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/mockapi"
 )
 
@@ -23,12 +26,29 @@ func runMockAPI(ctx context.Context, a *app, args []string) error {
 	seed := fs.Int64("seed", 1, "data seed")
 	size := fs.Int("size", 1000, "records per stream")
 	printCfg := fs.Bool("print-config", false, "print a rawland.yaml for this server and exit")
+	initDir := fs.String("init", "", "write DIR/rawland.yaml and DIR/schemas/*.json for this server and exit")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("mockapi takes no arguments")
 	}
 	opts := mockapi.Options{Seed: *seed, Size: *size}
+	if *initDir != "" {
+		m := mockapi.New(opts)
+		if err := os.MkdirAll(filepath.Join(*initDir, "schemas"), 0o755); err != nil {
+			return err
+		}
+		for name, body := range m.Schemas() {
+			if err := landing.WriteFileAtomic(filepath.Join(*initDir, "schemas", name+".json"), body); err != nil {
+				return err
+			}
+		}
+		if err := landing.WriteFileAtomic(filepath.Join(*initDir, "rawland.yaml"), []byte(m.Config("http://"+*addr))); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "wrote %s and %s for the mock upstream on http://%s\n", filepath.Join(*initDir, "rawland.yaml"), filepath.Join(*initDir, "schemas"), *addr)
+		return nil
+	}
 	if *printCfg {
 		fmt.Fprint(a.stdout, mockapi.New(opts).Config("http://"+*addr))
 		return nil

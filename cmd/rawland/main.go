@@ -146,6 +146,11 @@ func (a *app) exitCode(cmd *command, err error) int {
 	default:
 		code = exitFailed
 	}
+	if a.logFormat == "json" && a.log != nil {
+		// cron with --log-format json: the final error is a log record too
+		a.log.Error("command failed", "command", cmd.name, "exit_code", code, "err", err.Error())
+		return code
+	}
 	fmt.Fprintf(a.stderr, "rawland %s: %v\n", cmd.name, err)
 	return code
 }
