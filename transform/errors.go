@@ -29,7 +29,7 @@ func (e *WarehouseBusyError) Error() string {
 	if e.PID != 0 {
 		who = fmt.Sprintf("process %d (%s)", e.PID, e.Holder)
 	}
-	return fmt.Sprintf("warehouse %s is held by %s, waited %s: close that DuckDB session (or wait for it to finish) and run again; nothing was changed",
+	return fmt.Sprintf("warehouse %s is held by %s, waited %s: close that DuckDB session (or wait for it to finish) and run again; nothing was changed in the warehouse (every run waiting for it still waits)",
 		e.Path, who, e.Waited.Round(time.Millisecond))
 }
 

@@ -31,9 +31,16 @@ func runTransformCmd(ctx context.Context, a *app, args []string) error {
 	}
 	rep, err := a.transformWith(ctx, names, *rebuild)
 	transformLines(a, rep)
+	changed := false
+	for _, sr := range rep.Streams {
+		changed = changed || len(sr.Runs) > 0
+	}
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, config.ErrInvalid) && changed:
+		// exit 2 promises nothing changed; other streams did load
+		return errStreamsFailed
 	case errors.Is(err, transform.ErrWarehouseBusy), errors.Is(err, config.ErrInvalid), errors.Is(err, context.Canceled):
 		return transformExit(err)
 	}
