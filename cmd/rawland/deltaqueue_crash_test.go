@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,26 +16,21 @@ import (
 	"github.com/rawland/rawland/state/sqlitestore"
 )
 
-// dqProject serves a mock upstream and writes its generated rawland.yaml
-// (short leases, short retries) and schemas into a temp project dir.
+// dqProject is mockProject with short retries and leases for the delta
+// queue's crash tests.
 func dqProject(t *testing.T, opts mockapi.Options) (*mockapi.Server, string) {
 	t.Helper()
-	m := mockapi.New(opts)
-	srv := httptest.NewServer(m)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "schemas"), 0o755)
-	for name, body := range m.Schemas() {
-		os.WriteFile(filepath.Join(dir, "schemas", name+".json"), body, 0o644)
-	}
-	cfg := m.Config(srv.URL)
+	m, dir := mockProject(t, opts)
+	path := filepath.Join(dir, "rawland.yaml")
+	data, _ := os.ReadFile(path)
+	cfg := string(data)
 	const genRetry = "retry: {max_attempts: 6, initial_backoff: 100ms, max_backoff: 5s}"
 	if !strings.Contains(cfg, genRetry) {
 		t.Fatalf("the generated config has no %q line to replace", genRetry)
 	}
 	cfg = strings.Replace(cfg, genRetry, "retry: {max_attempts: 8, initial_backoff: 5ms, max_backoff: 50ms}", 1)
-	cfg = strings.Replace(cfg, "sources:\n", "lease_ttl: 3s\nsources:\n", 1)
-	os.WriteFile(filepath.Join(dir, "rawland.yaml"), []byte(cfg), 0o644)
+	cfg = strings.Replace(cfg, "lease_ttl: 5s\n", "lease_ttl: 3s\n", 1)
+	os.WriteFile(path, []byte(cfg), 0o644)
 	return m, dir
 }
 
