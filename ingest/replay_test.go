@@ -85,7 +85,7 @@ func replayGitHub(t *testing.T, file string) (*httptest.Server, [][]byte, string
 }
 
 func TestReplayGitHubIssues(t *testing.T) {
-	for _, date := range []string{"2018-06-09", "2022-07-19"} {
+	for _, date := range []string{"2018-06-09", "2020-01-10", "2021-01-21", "2022-07-19"} {
 		t.Run(date, func(t *testing.T) {
 			srv, want, path := replayGitHub(t, "testdata/raw-fixture-"+date+".json")
 			e := newEnv(t, `
