@@ -81,6 +81,51 @@ func (t *dqTuner) endCycle(fetching, total time.Duration) {
 	t.cycleMax = 0
 }
 
+// headroomer is a Doer that knows the upstream's remaining quota
+// (*fetch.Client does).
+type headroomer interface {
+	Headroom() (remaining int64, resetAt time.Time, known bool)
+}
+
+// quotaFit shrinks a batch so that its whole cycle (one list, one fetch per
+// ID, one clear) fits the quota: the client's rate_limit over the fetch share
+// of the deadline, and the upstream's remaining requests before its reset.
+// When the upstream has fewer than three requests left, it waits for the
+// reset before listing: IDs listed then fetched only after the deadline
+// would be re-delivered, spending quota twice.
+func quotaFit(ctx context.Context, o Options, d Doer, size int, src *config.Source, dq *config.DeltaQueue) (int, error) {
+	if rl := src.RateLimit; rl != nil && rl.Per > 0 {
+		perSec := float64(rl.Requests) / rl.Per.D().Seconds()
+		size = min(size, max(1, int(perSec*dq.Deadline.D().Seconds()*dqFetchShare)-2))
+	}
+	h, ok := d.(headroomer)
+	if !ok {
+		return size, nil
+	}
+	for range 3 { // bounded: a reset moves the window on
+		rem, reset, known := h.Headroom()
+		if !known {
+			return size, nil
+		}
+		if rem >= 3 {
+			return min(size, int(rem-2)), nil
+		}
+		wait := reset.Sub(o.Now())
+		if wait <= 0 {
+			return size, nil
+		}
+		if wait > dq.Deadline.D() {
+			return 0, fmt.Errorf("the upstream quota is spent until %s: not listing the queue before then", reset.UTC().Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return size, nil
+}
+
 // dqItem is one listed ID and what became of it.
 type dqItem struct {
 	id     json.RawMessage // as listed (string or number), echoed in clear
@@ -159,8 +204,11 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 	dq := s.DeltaQueue
 	src := o.Config.Sources[s.Source]
 	log := sess.log.With(KeyRunID, run.ID)
+	size, err := quotaFit(ctx, o, d, tuner.batch(), src, dq)
+	if err != nil {
+		return Result{}, 0, err
+	}
 	start := o.Now()
-	size := tuner.batch()
 	items, err := dqList(ctx, d, src.BaseURL, dq, size, s.Name, run.ID)
 	if err != nil {
 		return Result{}, 0, fmt.Errorf("stream %s: list the delta queue: %w", s.Name, err)
