@@ -24,7 +24,11 @@ func runDLQ(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
 		return usagef("dlq needs list or replay")
 	}
-	store, err := a.openStore(ctx)
+	open := a.openStore
+	if args[0] == "list" {
+		open = a.readStore
+	}
+	store, err := open(ctx)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func runRuns(ctx context.Context, a *app, args []string) error {
 		}
 		f.Stream = pos[0]
 	}
-	store, err := a.openStore(ctx)
+	store, err := a.readStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("status takes no arguments")
 	}
-	store, err := a.openStore(ctx)
+	store, err := a.readStore(ctx)
 	if err != nil {
 		return err
 	}

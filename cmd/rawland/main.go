@@ -208,10 +208,25 @@ func (a *app) warehousePath() string { return filepath.Join(a.dataDir(), "wareho
 
 // openStore opens the embedded state store once per command.
 func (a *app) openStore(ctx context.Context) (*sqlitestore.Store, error) {
+	return a.openStoreFor(ctx, true)
+}
+
+// readStore opens the state store for commands that only read it: before
+// the first ingest there is none, and reading must not create one (an
+// empty in-memory store answers instead).
+func (a *app) readStore(ctx context.Context) (*sqlitestore.Store, error) {
+	return a.openStoreFor(ctx, false)
+}
+
+func (a *app) openStoreFor(ctx context.Context, create bool) (*sqlitestore.Store, error) {
 	if a.store != nil {
 		return a.store, nil
 	}
-	s, err := sqlitestore.Open(ctx, filepath.Join(a.zone().StateDir(), "rawland.db"))
+	path := filepath.Join(a.zone().StateDir(), "rawland.db")
+	if _, err := os.Stat(path); err != nil && !create {
+		path = ":memory:"
+	}
+	s, err := sqlitestore.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
