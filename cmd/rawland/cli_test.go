@@ -128,3 +128,20 @@ func TestRunPrintsOneLinePerStream(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchJSON(t *testing.T) {
+	out := mustRun(t, t.TempDir(), "bench", "--size", "3000", "--json")
+	var f map[string]any
+	if err := json.Unmarshal([]byte(out), &f); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	if f["records"].(float64) != 3000 {
+		t.Errorf("records = %v, want 3000", f["records"])
+	}
+	for _, k := range []string{"fetch_baseline_records_per_s", "ingest_records_per_s", "ingest_vs_fetch_baseline",
+		"duckdb_read_json_records_per_s", "transform_records_per_s", "transform_vs_read_json_baseline"} {
+		if v, ok := f[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v", k, f[k])
+		}
+	}
+}
