@@ -62,7 +62,7 @@ func (h *highWater) observe(rec []byte) error {
 	if h.field == "" {
 		return nil
 	}
-	s, err := stringAt(newDoc(rec), h.field)
+	s, err := stringAt(validDoc(rec), h.field)
 	if err != nil {
 		return fmt.Errorf("cursor field %s: %w", h.field, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
+	"github.com/tidwall/gjson"
 
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/ingest/fetch"
@@ -169,6 +170,10 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 				default:
 					it.err, it.done = err, true
 				}
+				return
+			}
+			if !gjson.ValidBytes(resp.Body) {
+				it.err, it.status, it.track, it.tries, it.done = fmt.Errorf("%s: the record is not valid JSON: %.60q", resp.URL, resp.Body), resp.Status, resp.TrackingID, resp.Attempts, true
 				return
 			}
 			it.record, it.done = resp.Body, true

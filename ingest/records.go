@@ -3,78 +3,57 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/tidwall/gjson"
 )
 
-// lookup follows a dot path ("data.items") through JSON objects and returns
-// the raw value there; ok is false if a step is missing or not an object.
-// The empty path is the document itself.
-func lookup(doc []byte, path string) (json.RawMessage, bool, error) {
-	cur := json.RawMessage(doc)
-	if path == "" {
-		return cur, true, nil
-	}
-	for _, step := range strings.Split(path, ".") {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(cur, &obj); err != nil {
-			if isJSONObjectOrNull(cur) {
-				return nil, false, err
-			}
-			return nil, false, nil
-		}
-		v, ok := obj[step]
-		if !ok {
-			return nil, false, nil
-		}
-		cur = v
-	}
-	return cur, true, nil
-}
-
-func isJSONObjectOrNull(b []byte) bool {
-	b = bytes.TrimSpace(b)
-	return len(b) > 0 && b[0] == '{'
-}
-
-// jsonDoc is one JSON document (a page body, a record) whose top-level
-// object is decoded once and shared by every lookup on it: the records
-// path, the next-page token, has_more. encoding/json scans its whole input
-// on every Unmarshal, so looking each field up in the raw bytes would scan
-// a page once per field.
+// jsonDoc is one JSON document (a page body, a record) that lookups read
+// in place with gjson: a dot path is found by scanning to it, without
+// decoding the rest of the document (encoding/json would decode a whole page
+// or record into maps for every field looked up). The document is validated
+// once, on the first lookup, unless it is already known valid (a record cut
+// out of a validated page).
 type jsonDoc struct {
-	raw  []byte
-	top  map[string]json.RawMessage
-	err  error
-	done bool
+	raw     []byte
+	checked bool
+	valid   bool
 }
 
 func newDoc(b []byte) *jsonDoc { return &jsonDoc{raw: b} }
 
-// lookup is the package lookup with the top level decoded once.
+// validDoc is a document known to be valid JSON.
+func validDoc(b []byte) *jsonDoc { return &jsonDoc{raw: b, checked: true, valid: true} }
+
+// errNotJSON: the document is not valid JSON.
+var errNotJSON = errors.New("not valid JSON")
+
+// lookup follows a dot path ("data.items") through JSON objects and returns
+// the raw bytes of the value there; ok is false if a step is missing. The
+// empty path is the document itself. Path steps are plain keys: gjson's
+// wildcards and modifiers are escaped.
 func (d *jsonDoc) lookup(path string) (json.RawMessage, bool, error) {
+	if !d.checked {
+		d.checked, d.valid = true, gjson.ValidBytes(d.raw)
+	}
+	if !d.valid {
+		return nil, false, errNotJSON
+	}
 	if path == "" {
 		return d.raw, true, nil
 	}
-	if !d.done {
-		d.done = true
-		if isJSONObjectOrNull(d.raw) {
-			d.err = json.Unmarshal(d.raw, &d.top)
-		}
+	steps := strings.Split(path, ".")
+	for i, st := range steps {
+		steps[i] = gjson.Escape(st)
 	}
-	if d.err != nil {
-		return nil, false, d.err
-	}
-	first, rest, _ := strings.Cut(path, ".")
-	v, ok := d.top[first]
-	if !ok {
+	r := gjson.GetBytes(d.raw, strings.Join(steps, "."))
+	if !r.Exists() {
 		return nil, false, nil
 	}
-	if rest == "" {
-		return v, true, nil
-	}
-	return lookup(v, rest)
+	return json.RawMessage(r.Raw), true, nil
 }
 
 // isNull reports whether a raw JSON value is null (or absent).
@@ -104,10 +83,12 @@ func extractRecords(doc *jsonDoc, path string) ([]json.RawMessage, error) {
 		}
 		return nil, fmt.Errorf("records path %q is not an array", path)
 	}
+	// each element's bytes exactly as sent, cut out without decoding
 	var recs []json.RawMessage
-	if err := json.Unmarshal(t, &recs); err != nil {
-		return nil, fmt.Errorf("records at %q: %w", path, err)
-	}
+	gjson.ParseBytes(t).ForEach(func(_, v gjson.Result) bool {
+		recs = append(recs, json.RawMessage(v.Raw))
+		return true
+	})
 	return recs, nil
 }
 
