@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/xeipuuv/gojsonschema"
 )
 
@@ -37,7 +38,10 @@ type verdict struct {
 // decodeRecord decodes one landed record the way gojsonschema expects
 // (numbers as json.Number).
 func decodeRecord(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	// goccy/go-json decodes into the same Go values as encoding/json
+	// (json.Number is an alias) at about twice the speed; decoding was a
+	// sixth of transform's profile
+	dec := gojson.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
