@@ -45,7 +45,7 @@ func noRateLimit(cfg string) string { return rateLimitLine.ReplaceAllString(cfg,
 func TestFaultMatrix(t *testing.T) {
 	t.Parallel() // mostly waiting: overlaps with the other upstream-fault tests
 	if testing.Short() {
-		t.Skip("fault matrix: about 15 s")
+		t.Skip("skipped with -short (testing.Short): fault matrix: about 15 s")
 	}
 	all := mockapi.Faults{
 		ErrorRate: 0.02, RetryAfter: time.Second,

@@ -145,3 +145,20 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDemo runs the quick start's demo end to end on a small mock.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	out := mustRun(t, dir, "--data", filepath.Join(dir, "d"), "demo", "--size", "300")
+	for _, want := range []string{"== ingest", "== transform", "reconcile", "deleted", "enum_value status", "-- Rows per table", "(7 rows)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	// the commands it suggests work from anywhere
+	cfg := filepath.Join(dir, "d", "demo", "rawland.yaml")
+	st := mustRun(t, t.TempDir(), "--config", cfg, "status")
+	if !strings.Contains(st, "transformed") {
+		t.Errorf("status from another directory:\n%s", st)
+	}
+}

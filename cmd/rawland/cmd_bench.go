@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,10 +15,8 @@ import (
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // the baseline's DuckDB
-	"github.com/sourcegraph/conc"
 
 	"github.com/rawland/rawland/config"
-	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/mockapi"
 	"github.com/rawland/rawland/state"
 )
@@ -72,26 +69,12 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	mock := mockapi.New(mockapi.Options{Seed: 1, Size: *size})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	url, stop, err := a.serveMock(mock)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}
-	var wg conc.WaitGroup
-	wg.Go(func() { srv.Serve(ln) })
-	defer func() {
-		srv.Close()
-		wg.Wait()
-	}()
-	url := "http://" + ln.Addr().String()
-
-	os.MkdirAll(filepath.Join(dir, "schemas"), 0o755)
-	for name, body := range mock.Schemas() {
-		if err := landing.WriteFileAtomic(filepath.Join(dir, "schemas", name+".json"), body); err != nil {
-			return err
-		}
-	}
-	if err := landing.WriteFileAtomic(filepath.Join(dir, "rawland.yaml"), []byte(mock.Config(url))); err != nil {
+	defer stop()
+	if _, err := writeMockProject(dir, mock, url, ""); err != nil {
 		return err
 	}
 	cfg, err := config.Load(filepath.Join(dir, "rawland.yaml"))

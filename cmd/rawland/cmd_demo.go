@@ -2,20 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
-	"time"
-
-	"github.com/sourcegraph/conc"
 
 	"github.com/rawland/rawland/config"
-	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/mockapi"
 	"github.com/rawland/rawland/state"
 )
@@ -49,38 +40,16 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listen on loopback: %w", err)
-	}
 	mock := mockapi.New(mockapi.Options{Seed: *seed, Size: *size, Drift: 0.02})
-	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}
-	var wg conc.WaitGroup
-	wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("mock upstream", "err", err)
-		}
-	})
-	defer func() {
-		srv.Close()
-		wg.Wait()
-	}()
-	url := "http://" + ln.Addr().String()
-
-	// the demo's project: config and schemas generated for this mock
-	proj := filepath.Join(data, "demo")
-	if err := os.MkdirAll(filepath.Join(proj, "schemas"), 0o755); err != nil {
+	url, stop, err := a.serveMock(mock)
+	if err != nil {
 		return err
 	}
-	for name, body := range mock.Schemas() {
-		if err := landing.WriteFileAtomic(filepath.Join(proj, "schemas", name+".json"), body); err != nil {
-			return err
-		}
-	}
-	cfgPath := filepath.Join(proj, "rawland.yaml")
-	// an absolute data_dir, so that the printed commands work from anywhere
-	cfgText := strings.Replace(mock.Config(url), "\ndata_dir: data\n", fmt.Sprintf("\ndata_dir: %q\n", data), 1)
-	if err := landing.WriteFileAtomic(cfgPath, []byte(cfgText)); err != nil {
+	defer stop()
+	// the demo's project: config (with an absolute data_dir, so that the
+	// printed commands work from anywhere) and schemas for this mock
+	cfgPath, err := writeMockProject(filepath.Join(data, "demo"), mock, url, data)
+	if err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)

@@ -4,17 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 
-	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/mockapi"
 )
 
 func init() {
 	register(&command{
 		name:    "mockapi",
-		usage:   "[--addr 127.0.0.1:8080] [--seed N] [--size N] [--print-config]",
+		usage:   "[--addr 127.0.0.1:8080] [--seed N] [--size N] [--print-config] [--init DIR]",
 		summary: "serve the built-in mock upstream alone",
 		run:     runMockAPI,
 	})
@@ -34,16 +32,7 @@ func runMockAPI(ctx context.Context, a *app, args []string) error {
 	}
 	opts := mockapi.Options{Seed: *seed, Size: *size}
 	if *initDir != "" {
-		m := mockapi.New(opts)
-		if err := os.MkdirAll(filepath.Join(*initDir, "schemas"), 0o755); err != nil {
-			return err
-		}
-		for name, body := range m.Schemas() {
-			if err := landing.WriteFileAtomic(filepath.Join(*initDir, "schemas", name+".json"), body); err != nil {
-				return err
-			}
-		}
-		if err := landing.WriteFileAtomic(filepath.Join(*initDir, "rawland.yaml"), []byte(m.Config("http://"+*addr))); err != nil {
+		if _, err := writeMockProject(*initDir, mockapi.New(opts), "http://"+*addr, ""); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "wrote %s and %s for the mock upstream on http://%s\n", filepath.Join(*initDir, "rawland.yaml"), filepath.Join(*initDir, "schemas"), *addr)

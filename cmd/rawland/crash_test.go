@@ -124,7 +124,7 @@ streams:
 // exactly the committed runs, and the stream is free again.
 func TestCrashAnywhereLosesNothing(t *testing.T) {
 	if testing.Short() {
-		t.Skip("crash matrix runs child processes")
+		t.Skip("skipped with -short (testing.Short): crash matrix runs child processes")
 	}
 	up := newUpstream(120)
 	srv := httptest.NewServer(up)

@@ -90,7 +90,7 @@ func landedIDs(t *testing.T, dir, stream string, clean bool) (map[int64]int, map
 // the queue is empty and nothing went to the DLQ.
 func TestDeltaQueueCrashBetweenCommitAndClear(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs child processes")
+		t.Skip("skipped with -short (testing.Short): runs child processes")
 	}
 	const size, deadline = 120, 2 * time.Second
 	for _, point := range []string{

@@ -104,7 +104,7 @@ streams:
 //   - every process succeeded and every record landed.
 func TestProcessesShareSourceQuota(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs child processes for several seconds")
+		t.Skip("skipped with -short (testing.Short): runs child processes for several seconds")
 	}
 	const (
 		budget, allowance = 20, 2

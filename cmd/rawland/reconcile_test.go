@@ -206,7 +206,7 @@ func mustRun(t *testing.T, dir string, args ...string) string {
 // those of a sequential twin, and no run was transformed twice.
 func TestOverlappingScheduledRuns(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts many child processes")
+		t.Skip("skipped with -short (testing.Short): starts many child processes")
 	}
 	opts := mockapi.Options{Seed: 11, Size: 200}
 	m, dir := mockProject(t, opts)
