@@ -162,3 +162,15 @@ func TestDemo(t *testing.T) {
 		t.Errorf("status from another directory:\n%s", st)
 	}
 }
+
+func TestMockapiFlags(t *testing.T) {
+	code, _, errOut := rawland(t, t.TempDir(), "mockapi", "--token", "--print-config")
+	if code != exitUsage || !strings.Contains(errOut, "RAWLAND_MOCK_TOKEN") {
+		t.Fatalf("--token without the variable: exit %d\n%s", code, errOut)
+	}
+	dir := t.TempDir()
+	mustRun(t, dir, "mockapi", "--error-rate", "0.2", "--quota", "50", "--init", filepath.Join(dir, "p"))
+	if _, err := os.Stat(filepath.Join(dir, "p", "schemas", "users.json")); err != nil {
+		t.Fatal(err)
+	}
+}
