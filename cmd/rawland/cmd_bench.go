@@ -51,17 +51,15 @@ type benchFigures struct {
 func runBench(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	size := fs.Int("size", 100000, "records in the stream")
-	stream := new(string)
-	*stream = mockapi.StreamUsers // link-paged JSON arrays: what bareWalk reads
+	const stream = mockapi.StreamUsers // link-paged JSON arrays: what bareWalk reads
 	asJSON := fs.Bool("json", false, "print one JSON object of figures")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("bench takes no arguments")
 	}
-	if a.logLevel == "info" {
-		a.logLevel = "warn"
-		a.setupLog()
+	if err := a.quietLogs(); err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "rawland-bench-")
 	if err != nil {
@@ -81,12 +79,12 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	streams, err := cfg.Select([]string{*stream})
+	streams, err := cfg.Select([]string{stream})
 	if err != nil {
 		return usagef("%v", err)
 	}
 	a.cfg, a.dataFlag = cfg, cfg.DataDir
-	f := benchFigures{Stream: *stream}
+	f := benchFigures{Stream: stream}
 
 	// 1. baseline: a bare walk of the stream's pages, records counted
 	t0 := time.Now()
@@ -109,7 +107,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	f.IngestRPS = float64(f.Records) / time.Since(t0).Seconds()
 
 	// 3. baseline: DuckDB reads the landed files into a table
-	glob := filepath.Join(a.zone().Dir, "raw", *stream, "*", "*.jsonl*")
+	glob := filepath.Join(a.zone().Dir, "raw", stream, "*", "*.jsonl*")
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		return err
@@ -124,7 +122,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 
 	// 4. rawland transform
 	t0 = time.Now()
-	if _, err := a.runTransform(ctx, []string{*stream}); err != nil {
+	if _, err := a.runTransform(ctx, []string{stream}); err != nil {
 		return err
 	}
 	f.TransformRPS = float64(f.Records) / time.Since(t0).Seconds()

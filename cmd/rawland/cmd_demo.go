@@ -29,12 +29,8 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("demo takes no arguments")
 	}
-	if a.logLevel == "info" {
-		// the demo prints its own summary; request logs only on --log-level debug|info explicitly
-		a.logLevel = "warn"
-		if err := a.setupLog(); err != nil {
-			return err
-		}
+	if err := a.quietLogs(); err != nil {
+		return err
 	}
 	data, err := filepath.Abs(a.dataDir())
 	if err != nil {

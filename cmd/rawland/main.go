@@ -52,6 +52,8 @@ type app struct {
 	dataFlag   string
 	logFormat  string
 	logLevel   string
+	// logLevelSet: --log-level was given
+	logLevelSet bool
 
 	cfg    *config.Config
 	log    *slog.Logger
@@ -92,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
+	fs.Visit(func(f *flag.Flag) { a.logLevelSet = a.logLevelSet || f.Name == "log-level" })
 	rest := fs.Args()
 	if len(rest) == 0 {
 		printUsage(stderr)
@@ -122,7 +125,7 @@ func (a *app) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.configPath, "config", "rawland.yaml", "config file")
 	fs.StringVar(&a.dataFlag, "data", "", "data directory (overrides the config's data_dir)")
 	fs.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error (demo: warn unless given)")
+	fs.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error (demo and bench: warn unless given)")
 }
 
 func (a *app) exitCode(cmd *command, err error) int {
@@ -173,6 +176,16 @@ func (a *app) setupLog() error {
 		return fmt.Errorf("bad --log-format %q: use text or json", a.logFormat)
 	}
 	return nil
+}
+
+// quietLogs lowers the default log level to warn for commands that print
+// their own summary (demo, bench); an explicit --log-level still wins.
+func (a *app) quietLogs() error {
+	if a.logLevelSet {
+		return nil
+	}
+	a.logLevel = "warn"
+	return a.setupLog()
 }
 
 func (a *app) loadConfig() error {
