@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // Retry bounds the retries of transient failures.
@@ -113,7 +115,9 @@ func malformedJSON(contentType string, body []byte) bool {
 }
 
 func validJSONStream(b []byte) bool {
-	if json.Valid(b) {
+	// gjson's validator is several times faster than json.Valid and is on
+	// every page's path; the stdlib decoder below handles NDJSON bodies
+	if gjson.ValidBytes(b) {
 		return true
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
