@@ -175,6 +175,10 @@ type Transform struct {
 	LockWait Duration `yaml:"lock_wait"`
 	// BatchSize is the number of records per Arrow batch (default 10000).
 	BatchSize int `yaml:"batch_size"`
+	// MemoryLimit caps DuckDB's memory while transforming (default 1GiB);
+	// above it DuckDB spills to DATA/warehouse.duckdb.tmp, so a run of any
+	// size transforms in bounded memory.
+	MemoryLimit Size `yaml:"memory_limit"`
 }
 
 // Landing configures raw files.
@@ -197,6 +201,7 @@ const (
 	DefaultReconcileEvery   = 168 * time.Hour
 	DefaultLockWait         = 30 * time.Second
 	DefaultBatchSize        = 10000
+	DefaultMemoryLimit      = 1 << 30
 	DefaultRollBytes        = 64 << 20
 	DefaultDQBatch          = 100
 	DefaultDQDeadline       = 2 * time.Minute

@@ -123,6 +123,7 @@ streams:
 		{"delta queue without block", strings.Replace(base, "    path: /s\n", "    kind: delta_queue\n", 1), 4, "needs a delta_queue"},
 		{"fetch path without id", strings.Replace(base, "    path: /s\n", "    kind: delta_queue\n    delta_queue: {list: {path: /d}, fetch: {path: /r}, clear: {path: /c}}\n", 1), 7, "must contain {id}"},
 		{"no streams", "sources:\n  api: {base_url: http://x}\n", 1, "no streams"},
+		{"memory limit too small", base + "transform: {memory_limit: 1MiB}\n", 9, "too small for DuckDB"},
 		{"yaml syntax", base + "  - oops: [\n", 0, "did not find expected key"},
 	}
 	for _, tc := range cases {

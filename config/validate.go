@@ -50,6 +50,12 @@ func (v *validator) validate() {
 	if c.Transform.BatchSize <= 0 {
 		c.Transform.BatchSize = DefaultBatchSize
 	}
+	if c.Transform.MemoryLimit == 0 {
+		c.Transform.MemoryLimit = DefaultMemoryLimit
+	}
+	if c.Transform.MemoryLimit < 64<<20 {
+		v.fail([]string{"transform", "memory_limit"}, "memory_limit %d bytes is too small for DuckDB: use 64MiB or more", c.Transform.MemoryLimit)
+	}
 	if c.Landing.RollBytes <= 0 {
 		c.Landing.RollBytes = DefaultRollBytes
 	}

@@ -36,6 +36,10 @@ func ReplayQuarantine(ctx context.Context, o Options, streams []string) (Report,
 	if err != nil {
 		return rep, err
 	}
+	if err := w.limitMemory(ctx, int64(o.Config.Transform.MemoryLimit)); err != nil {
+		w.close()
+		return rep, err
+	}
 	defer w.close()
 	if err := w.init(ctx); err != nil {
 		return rep, err

@@ -133,6 +133,19 @@ CREATE TABLE IF NOT EXISTS rawland.runs(
 
 // init creates rawland's tables and (re)creates the shipped views, in one
 // transaction.
+// limitMemory caps DuckDB's memory for this connection's database; above
+// it DuckDB spills to its temp directory (DATA/warehouse.duckdb.tmp), so
+// transforming a run of any size stays within the limit.
+func (w *warehouse) limitMemory(ctx context.Context, bytes int64) error {
+	if bytes <= 0 {
+		return nil
+	}
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dMiB'", max(bytes>>20, 64))); err != nil {
+		return fmt.Errorf("set the warehouse's memory limit: %w", err)
+	}
+	return nil
+}
+
 func (w *warehouse) init(ctx context.Context) error {
 	return w.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, bookkeeping); err != nil {
