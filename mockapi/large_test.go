@@ -13,7 +13,7 @@ import (
 // since filter near the end, and an Advance.
 func TestLargeSize(t *testing.T) {
 	if testing.Short() {
-		t.Skip("allocates a million-record stream")
+		t.Skip("skipped with -short (testing.Short): allocates a million-record stream")
 	}
 	const size = 1_000_000
 	s, ts := start(t, Options{Seed: 1, Size: size})

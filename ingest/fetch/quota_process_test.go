@@ -22,7 +22,7 @@ const (
 func TestCrossProcessBudgetChild(t *testing.T) {
 	srvURL, dir := os.Getenv(childEnvURL), os.Getenv(childEnvDir)
 	if srvURL == "" {
-		t.Skip("helper process only")
+		t.Skip("the body of a child process of TestCrossProcessBudget (testing.Short-independent): nothing to do when run directly")
 	}
 	c, err := New(Options{Source: "shared-api", QuotaDir: dir, Concurrency: 3,
 		RateLimit: &RateLimit{Requests: crossRequests, Per: time.Second},
@@ -52,7 +52,7 @@ const crossRequests, crossPerChild = 20, 10
 // let about twice that through.
 func TestCrossProcessBudget(t *testing.T) {
 	if testing.Short() {
-		t.Skip("spawns processes")
+		t.Skip("skipped with -short (testing.Short): spawns processes")
 	}
 	interval := time.Second / crossRequests
 	var mu sync.Mutex
