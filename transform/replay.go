@@ -32,18 +32,11 @@ func ReplayQuarantine(ctx context.Context, o Options, streams []string) (Report,
 	if err != nil {
 		return rep, err
 	}
-	w, err := openWarehouse(ctx, o.Warehouse, false, o.LockWait, o.Logger)
+	w, err := openForWrite(ctx, o)
 	if err != nil {
 		return rep, err
 	}
-	if err := w.limitMemory(ctx, int64(o.Config.Transform.MemoryLimit)); err != nil {
-		w.close()
-		return rep, err
-	}
 	defer w.close()
-	if err := w.init(ctx); err != nil {
-		return rep, err
-	}
 	for _, st := range sel {
 		s := o.Schemas[st.Name]
 		if s == nil {

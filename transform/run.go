@@ -37,18 +37,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return rep, &config.Error{File: o.Config.Path, Key: "streams." + st.Name + ".schema", Msg: "no compiled schema for stream " + st.Name}
 		}
 	}
-	w, err := openWarehouse(ctx, o.Warehouse, false, o.LockWait, o.Logger)
+	w, err := openForWrite(ctx, o)
 	if err != nil {
 		return rep, err
 	}
-	if err := w.limitMemory(ctx, int64(o.Config.Transform.MemoryLimit)); err != nil {
-		w.close()
-		return rep, err
-	}
 	defer w.close()
-	if err := w.init(ctx); err != nil {
-		return rep, err
-	}
 	t := &transformer{o: o, w: w}
 	for _, st := range streams {
 		sr := t.stream(ctx, st)

@@ -133,6 +133,25 @@ CREATE TABLE IF NOT EXISTS rawland.runs(
 
 // init creates rawland's tables and (re)creates the shipped views, in one
 // transaction.
+// openForWrite opens the warehouse read-write for Run and ReplayQuarantine:
+// it waits for other holders up to LockWait, caps DuckDB's memory and
+// creates rawland's tables and views.
+func openForWrite(ctx context.Context, o Options) (*warehouse, error) {
+	w, err := openWarehouse(ctx, o.Warehouse, false, o.LockWait, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.limitMemory(ctx, int64(o.Config.Transform.MemoryLimit)); err != nil {
+		w.close()
+		return nil, err
+	}
+	if err := w.init(ctx); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
 // limitMemory caps DuckDB's memory for this connection's database; above
 // it DuckDB spills to its temp directory (DATA/warehouse.duckdb.tmp), so
 // transforming a run of any size stays within the limit.
