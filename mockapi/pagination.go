@@ -216,41 +216,56 @@ func (s *Server) serveOffset(w http.ResponseWriter, r *http.Request, t *table) {
 	writeJSON(w, http.StatusOK, append(b, '}'))
 }
 
-// serveCursor: GET /events?since=&cursor=&page_size= →
-// {"results":[...],"next_cursor":"…"|null,"has_more":bool}.
-func (s *Server) serveCursor(w http.ResponseWriter, r *http.Request, t *table) {
-	l, ok := s.listing(w, r)
-	var size int
-	if !ok || !params(w, l.q, param{"page_size", eventsPageSize, 1, eventsMaxPageSize, &size}) {
-		return
+// keysetPage reads one page of a keyset-paginated listing (events,
+// tickets): size from the size parameter, the position from an opaque token
+// in tokenParam. next is the token of the following page, nil on the last.
+// ok is false when an error answer was already written.
+func (s *Server) keysetPage(w http.ResponseWriter, r *http.Request, t *table, size param, tokenParam string) (l *listing, refs []ref, next *pageToken, ok bool) {
+	l, ok = s.listing(w, r)
+	var n int
+	size.dst = &n
+	if !ok || !params(w, l.q, size) {
+		return nil, nil, nil, false
 	}
-	tok, hasTok, err := parseToken(l.q, "cursor")
+	tok, hasTok, err := parseToken(l.q, tokenParam)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, nil, nil, false
 	}
 	if s.brokenListing(w, l, tok.page) {
-		return
+		return nil, nil, nil, false
 	}
 	t.mu.RLock()
 	start := l.start(t)
 	if hasTok {
 		start = max(start, t.after(tok.upd, tok.id))
 	}
-	refs := t.refs(start, size)
-	more := start+len(refs) < len(t.order)
+	refs = t.refs(start, n)
+	if start+len(refs) < len(t.order) {
+		x := refs[len(refs)-1]
+		next = &pageToken{upd: x.upd, id: x.id, page: tok.page + 1}
+	}
 	t.mu.RUnlock()
+	return l, refs, next, true
+}
+
+// serveCursor: GET /events?since=&cursor=&page_size= →
+// {"results":[...],"next_cursor":"…"|null,"has_more":bool}.
+func (s *Server) serveCursor(w http.ResponseWriter, r *http.Request, t *table) {
+	_, refs, next, ok := s.keysetPage(w, r, t, param{"page_size", eventsPageSize, 1, eventsMaxPageSize, nil}, "cursor")
+	if !ok {
+		return
+	}
 	b := append(make([]byte, 0, 512*len(refs)+64), `{"results":`...)
 	b = s.renderer(t.def).appendArray(b, refs)
 	b = append(b, `,"next_cursor":`...)
-	if more {
-		x := refs[len(refs)-1]
-		b = appendJSONString(b, pageToken{upd: x.upd, id: x.id, page: tok.page + 1}.String())
+	if next != nil {
+		b = appendJSONString(b, next.String())
 	} else {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"has_more":`...)
-	b = strconv.AppendBool(b, more)
+	b = strconv.AppendBool(b, next != nil)
 	writeJSON(w, http.StatusOK, append(b, '}'))
 }
 
@@ -288,34 +303,16 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, t *table) {
 // serveNextURL: GET /tickets?since=&after=&limit= →
 // {"records":[...],"next":"<absolute URL>"|null}.
 func (s *Server) serveNextURL(w http.ResponseWriter, r *http.Request, t *table) {
-	l, ok := s.listing(w, r)
-	var limit int
-	if !ok || !params(w, l.q, param{"limit", ticketsLimit, 1, ticketsMaxLimit, &limit}) {
+	l, refs, next, ok := s.keysetPage(w, r, t, param{"limit", ticketsLimit, 1, ticketsMaxLimit, nil}, "after")
+	if !ok {
 		return
 	}
-	tok, hasTok, err := parseToken(l.q, "after")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if s.brokenListing(w, l, tok.page) {
-		return
-	}
-	t.mu.RLock()
-	start := l.start(t)
-	if hasTok {
-		start = max(start, t.after(tok.upd, tok.id))
-	}
-	refs := t.refs(start, limit)
-	more := start+len(refs) < len(t.order)
-	t.mu.RUnlock()
 	b := append(make([]byte, 0, 512*len(refs)+256), `{"records":`...)
 	b = s.renderer(t.def).appendArray(b, refs)
 	b = append(b, `,"next":`...)
-	if more {
-		x := refs[len(refs)-1]
+	if next != nil {
 		q := cloneQuery(l.q)
-		q.Set("after", pageToken{upd: x.upd, id: x.id, page: tok.page + 1}.String())
+		q.Set("after", next.String())
 		b = appendJSONString(b, s.absURL(r, t.def.path, q))
 	} else {
 		b = append(b, "null"...)
