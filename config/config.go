@@ -39,6 +39,13 @@ type Source struct {
 	Timeout          Duration          `yaml:"timeout"`
 	TrackingHeader   string            `yaml:"tracking_header"`
 	MaxResponseBytes Size              `yaml:"max_response_bytes"`
+	// AllowedOrigins are origins (scheme://host[:port]) other than
+	// base_url's that pagination links and redirects may lead to. Any
+	// other origin fails the stream.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// SendCredentialsToAllowed sends the auth credentials to the
+	// AllowedOrigins too (default false: only base_url's origin gets them).
+	SendCredentialsToAllowed bool `yaml:"send_credentials_to_allowed"`
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`
@@ -86,6 +93,12 @@ type Stream struct {
 	// delta-queue streams: the listing endpoint; without it reconcile skips
 	// the stream).
 	Reconcile *StreamReconcile `yaml:"reconcile"`
+	// MaxPages bounds the pages of one walk (default 1,000,000); past it
+	// the run is partial (landed pages kept, cursor not moved, exit 1).
+	MaxPages int `yaml:"max_pages"`
+	// MaxDuration bounds the wall time of one walk (default 24h); past it
+	// the run is partial.
+	MaxDuration Duration `yaml:"max_duration"`
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`
@@ -127,12 +140,19 @@ type Pagination struct {
 	Field      string `yaml:"field"`       // next_url: dot path of the next URL
 	Next       string `yaml:"next"`        // cursor: dot path of the next cursor
 	Param      string `yaml:"param"`       // cursor/offset/page: query parameter
-	HasMore    string `yaml:"has_more"`    // cursor: optional dot path of a boolean
+	HasMore    string `yaml:"has_more"`    // optional dot path of a boolean (every type)
 	LimitParam string `yaml:"limit_param"` // offset
 	Limit      int    `yaml:"limit"`       // offset
 	Start      *int   `yaml:"start"`       // page: first page number (default 1)
 	SizeParam  string `yaml:"size_param"`  // page
 	Size       int    `yaml:"size"`        // page
+	// PageSize is the number of records a full page holds, for types
+	// whose request does not say it (link, next_url, cursor): a shorter
+	// page is then a clear end of the walk.
+	PageSize int `yaml:"page_size"`
+	// Total is an optional dot path of the total number of records; a walk
+	// that ends before reaching it is truncated (partial).
+	Total string `yaml:"total"`
 }
 
 // DeltaQueue configures a list → fetch → clear source.
@@ -205,4 +225,6 @@ const (
 	DefaultRollBytes        = 64 << 20
 	DefaultDQBatch          = 100
 	DefaultDQDeadline       = 2 * time.Minute
+	DefaultMaxPages         = 1_000_000
+	DefaultMaxDuration      = 24 * time.Hour
 )

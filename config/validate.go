@@ -142,6 +142,17 @@ func (v *validator) source(name string, s *Source) {
 	if s.MaxResponseBytes == 0 {
 		s.MaxResponseBytes = DefaultMaxResponseBytes
 	}
+	for i, o := range s.AllowedOrigins {
+		norm, err := NormalizeOrigin(o)
+		if err != nil {
+			v.fail(k("allowed_origins"), "allowed_origins[%d] %q: %v", i, o, err)
+			continue
+		}
+		s.AllowedOrigins[i] = norm
+	}
+	if s.SendCredentialsToAllowed && len(s.AllowedOrigins) == 0 {
+		v.fail(k("send_credentials_to_allowed"), "send_credentials_to_allowed is set but allowed_origins is empty: list the origins that may receive the credentials")
+	}
 }
 
 func (v *validator) stream(name string, s *Stream) {
@@ -202,6 +213,18 @@ func (v *validator) stream(name string, s *Stream) {
 		}
 		v.pagination(k("reconcile", "pagination"), &s.Reconcile.Pagination)
 	}
+	if s.MaxPages < 0 {
+		v.fail(k("max_pages"), "max_pages must be > 0 (default %d)", DefaultMaxPages)
+	}
+	if s.MaxPages == 0 {
+		s.MaxPages = DefaultMaxPages
+	}
+	if s.MaxDuration < 0 {
+		v.fail(k("max_duration"), "max_duration must be > 0 (default %s)", time.Duration(DefaultMaxDuration))
+	}
+	if s.MaxDuration == 0 {
+		s.MaxDuration = Duration(DefaultMaxDuration)
+	}
 	v.schema(k("schema"), s)
 }
 
@@ -210,6 +233,9 @@ func (v *validator) pagination(keys []string, p *Pagination) {
 		if val == "" {
 			v.fail(append(keys, field), "pagination type %s needs %s", p.Type, field)
 		}
+	}
+	if p.PageSize < 0 {
+		v.fail(append(keys, "page_size"), "page_size must be > 0 (records in a full page)")
 	}
 	switch p.Type {
 	case "", PageNone:
