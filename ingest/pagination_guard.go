@@ -32,7 +32,7 @@ func newWalkGuard(stream string, maxPages int64, maxDur time.Duration, now func(
 func (g *walkGuard) request(n int64, u string) error {
 	if g.maxPages > 0 && n > g.maxPages {
 		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrWalkBound,
-			Reason: fmt.Sprintf("the listing goes on past max_pages (%d pages read); raise streams.%s.max_pages if it really is that long, otherwise check its pagination settings", g.maxPages, g.stream)}
+			Reason: fmt.Sprintf("the listing goes on past max_pages (%d); raise streams.%s.max_pages if it really is that long, otherwise check its pagination settings", g.maxPages, g.stream)}
 	}
 	if el := g.now().Sub(g.start); g.maxDur > 0 && el > g.maxDur {
 		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrWalkBound,
