@@ -41,8 +41,10 @@ type TruncatedError struct {
 	Err error
 }
 
+// Error names the page, its URL and the reason; the runner's message around
+// it names the stream and run.
 func (e *TruncatedError) Error() string {
-	return fmt.Sprintf("stream %s, page %d (%s): %s", e.Stream, e.Page, e.URL, e.Reason)
+	return fmt.Sprintf("page %d (%s): %s", e.Page, e.URL, e.Reason)
 }
 
 // Unwrap returns the kind of truncation.
