@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,39 +17,76 @@ type page struct {
 	Records int
 }
 
-// paginator walks a stream's pages: it may add parameters to the first
-// request and, given a page, says where the next one is ("" = last page).
-type paginator interface {
-	first(q url.Values)
-	next(p page) (string, error)
+// nextKind is what a page says about the page after it.
+type nextKind int
+
+const (
+	// nextFollow: a next page to request (a link, URL or token, or the
+	// computed offset or page number).
+	nextFollow nextKind = iota
+	// nextEnd: a clear end: no rel="next" link, a next URL or token that is
+	// null or "", or a stream without pagination.
+	nextEnd
+	// nextAbsent: the configured next path is not in the body at all: an
+	// API that omits it on the last page and a typo in the path look the
+	// same (see endJudge).
+	nextAbsent
+)
+
+// nextPage is a paginator's reading of one page.
+type nextPage struct {
+	kind nextKind
+	url  string // nextFollow
+	path string // the configured next path (next_url field, cursor next)
 }
 
-func newPaginator(p config.Pagination) (paginator, error) {
+// paginator walks a stream's pages: it may add parameters to the first
+// request and reads from a page where the next one is. Whether the walk
+// really ends there (has_more, total, page size) is endJudge's decision.
+type paginator interface {
+	first(q url.Values)
+	next(p page) (nextPage, error)
+}
+
+// newPaginator returns the stream's paginator and the number of records a
+// full page holds (0 = not known).
+func newPaginator(p config.Pagination) (paginator, int, error) {
 	switch p.Type {
 	case config.PageNone, "":
-		return nonePaginator{}, nil
+		return nonePaginator{}, p.PageSize, nil
 	case config.PageLink:
-		return linkPaginator{}, nil
+		return linkPaginator{}, p.PageSize, nil
 	case config.PageNextURL:
-		return nextURLPaginator{field: p.Field}, nil
+		return nextURLPaginator{field: p.Field}, p.PageSize, nil
 	case config.PageCursor:
-		return &cursorPaginator{token: p.Next, param: p.Param, hasMore: p.HasMore}, nil
+		return &cursorPaginator{token: p.Next, param: p.Param}, p.PageSize, nil
 	case config.PageOffset:
-		return &offsetPaginator{param: p.Param, limitParam: p.LimitParam, limit: p.Limit}, nil
+		return &offsetPaginator{param: p.Param, limitParam: p.LimitParam, limit: p.Limit}, p.Limit, nil
 	case config.PagePage:
 		start := 1
 		if p.Start != nil {
 			start = *p.Start
 		}
-		return &pagePaginator{param: p.Param, n: start, sizeParam: p.SizeParam, size: p.Size}, nil
+		full := p.Size
+		if full == 0 {
+			full = p.PageSize
+		}
+		return &pagePaginator{param: p.Param, n: start, sizeParam: p.SizeParam, size: p.Size}, full, nil
 	}
-	return nil, fmt.Errorf("unknown pagination type %q", p.Type)
+	return nil, 0, fmt.Errorf("unknown pagination type %q", p.Type)
+}
+
+// computed reports whether a pagination type derives the next request
+// itself (offset, page) rather than reading it from the upstream: an empty
+// page ends such a walk, whatever else the page says.
+func computed(p config.Pagination) bool {
+	return p.Type == config.PageOffset || p.Type == config.PagePage
 }
 
 type nonePaginator struct{}
 
-func (nonePaginator) first(url.Values)          {}
-func (nonePaginator) next(page) (string, error) { return "", nil }
+func (nonePaginator) first(url.Values)            {}
+func (nonePaginator) next(page) (nextPage, error) { return nextPage{kind: nextEnd}, nil }
 
 // withParam returns u with one query parameter set.
 func withParam(u *url.URL, name, value string) string {
@@ -62,40 +97,27 @@ func withParam(u *url.URL, name, value string) string {
 	return c.String()
 }
 
-// ErrPaginationLoop means the upstream sent the stream back to a page it had
-// already served, or served the same page twice in a row.
-var ErrPaginationLoop = errors.New("pagination loop")
-
-// loopGuard remembers every URL requested in a walk and the previous page's
-// content, so a broken upstream cannot keep a run going forever. Memory is
-// one 32-byte hash per page.
-type loopGuard struct {
-	seen     map[[32]byte]int
-	lastBody [32]byte
-	n        int
-}
-
-func newLoopGuard() *loopGuard { return &loopGuard{seen: map[[32]byte]int{}} }
-
-// request checks the URL about to be requested as page n+1.
-func (g *loopGuard) request(u string) error {
-	g.n++
-	h := sha256.Sum256([]byte(u))
-	if prev, ok := g.seen[h]; ok {
-		return fmt.Errorf("page %d would request %s again (first requested as page %d): %w; check the stream's pagination settings", g.n, u, prev, ErrPaginationLoop)
+// tokenAt reads a next URL or token at a dot path: nextAbsent when the path
+// is not in the body, nextEnd when it is null or "".
+func tokenAt(doc *jsonDoc, path string) (string, nextKind, error) {
+	v, ok, err := doc.lookup(path)
+	if err != nil {
+		return "", nextEnd, err
 	}
-	g.seen[h] = g.n
-	return nil
-}
-
-// body checks that a page with records is not a repeat of the previous one.
-func (g *loopGuard) body(b []byte, records int) error {
-	h := sha256.Sum256(b)
-	if records > 0 && g.n > 1 && h == g.lastBody {
-		return fmt.Errorf("page %d repeats page %d exactly: %w; the upstream ignores the pagination parameter", g.n, g.n-1, ErrPaginationLoop)
+	if !ok {
+		return "", nextAbsent, nil
 	}
-	g.lastBody = h
-	return nil
+	if isNull(v) {
+		return "", nextEnd, nil
+	}
+	s, err := stringAt(doc, path)
+	if err != nil {
+		return "", nextEnd, err
+	}
+	if s == "" {
+		return "", nextEnd, nil
+	}
+	return s, nextFollow, nil
 }
 
 func atoiDefault(s string, d int) int {

@@ -6,44 +6,35 @@ import (
 )
 
 // nextURLPaginator follows a next-page URL found in the body at a dot path;
-// null, "" or a missing field ends the walk.
+// null or "" ends the walk, a missing field is ambiguous (see endJudge).
 type nextURLPaginator struct{ field string }
 
 func (nextURLPaginator) first(url.Values) {}
 
-func (n nextURLPaginator) next(p page) (string, error) {
-	s, err := stringAt(p.Doc, n.field)
-	if err != nil || s == "" {
-		return "", err
+func (n nextURLPaginator) next(p page) (nextPage, error) {
+	s, kind, err := tokenAt(p.Doc, n.field)
+	if err != nil || kind != nextFollow {
+		return nextPage{kind: kind, path: n.field}, err
 	}
 	ref, err := url.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("bad next URL %q at %s: %w", s, n.field, err)
+		return nextPage{}, fmt.Errorf("bad next URL %q at %s: %w", s, n.field, err)
 	}
-	return p.URL.ResolveReference(ref).String(), nil
+	return nextPage{kind: nextFollow, url: p.URL.ResolveReference(ref).String(), path: n.field}, nil
 }
 
 // cursorPaginator sends the body's next-page token back in a query
-// parameter. A false has_more (when configured), or an empty token, ends it.
+// parameter; null or "" ends the walk, a missing token is ambiguous.
 type cursorPaginator struct {
-	token, param, hasMore string
+	token, param string
 }
 
 func (c *cursorPaginator) first(url.Values) {}
 
-func (c *cursorPaginator) next(p page) (string, error) {
-	if c.hasMore != "" {
-		more, ok, err := boolAt(p.Doc, c.hasMore)
-		if err != nil {
-			return "", err
-		}
-		if ok && !more {
-			return "", nil
-		}
+func (c *cursorPaginator) next(p page) (nextPage, error) {
+	tok, kind, err := tokenAt(p.Doc, c.token)
+	if err != nil || kind != nextFollow {
+		return nextPage{kind: kind, path: c.token}, err
 	}
-	tok, err := stringAt(p.Doc, c.token)
-	if err != nil || tok == "" {
-		return "", err
-	}
-	return withParam(p.URL, c.param, tok), nil
+	return nextPage{kind: nextFollow, url: withParam(p.URL, c.param, tok), path: c.token}, nil
 }

@@ -11,17 +11,18 @@ type linkPaginator struct{}
 
 func (linkPaginator) first(url.Values) {}
 
-func (linkPaginator) next(p page) (string, error) {
+// next: no rel="next" link is a clear end of the walk.
+func (linkPaginator) next(p page) (nextPage, error) {
 	for _, h := range p.Header.Values("Link") {
 		if u, ok := nextLink(h); ok {
 			ref, err := url.Parse(u)
 			if err != nil {
-				return "", fmt.Errorf("bad Link next URL %q: %w", u, err)
+				return nextPage{}, fmt.Errorf("bad Link next URL %q: %w", u, err)
 			}
-			return p.URL.ResolveReference(ref).String(), nil
+			return nextPage{kind: nextFollow, url: p.URL.ResolveReference(ref).String()}, nil
 		}
 	}
-	return "", nil
+	return nextPage{kind: nextEnd}, nil
 }
 
 // nextLink returns the target of the rel="next" link in a Link header value.

@@ -5,8 +5,9 @@ import (
 	"strconv"
 )
 
-// offsetPaginator asks for limit records at a growing offset; a short page
-// ends the walk.
+// offsetPaginator asks for limit records at a growing offset. It always has
+// a next offset; endJudge ends the walk on a short page (limit is the page
+// size), has_more false or the total reached.
 type offsetPaginator struct {
 	param, limitParam string
 	limit             int
@@ -17,16 +18,14 @@ func (o *offsetPaginator) first(q url.Values) {
 	q.Set(o.limitParam, strconv.Itoa(o.limit))
 }
 
-func (o *offsetPaginator) next(p page) (string, error) {
-	if p.Records < o.limit || p.Records == 0 {
-		return "", nil
-	}
+func (o *offsetPaginator) next(p page) (nextPage, error) {
 	off := atoiDefault(p.URL.Query().Get(o.param), 0) + p.Records
-	return withParam(p.URL, o.param, strconv.Itoa(off)), nil
+	return nextPage{kind: nextFollow, url: withParam(p.URL, o.param, strconv.Itoa(off))}, nil
 }
 
-// pagePaginator asks for page numbers from start; an empty page (or, when a
-// page size is configured, a short one) ends the walk.
+// pagePaginator asks for page numbers from start. It always has a next
+// number; endJudge ends the walk on an empty page, a short one when the
+// size is configured, has_more false or the total reached.
 type pagePaginator struct {
 	param, sizeParam string
 	n, size          int
@@ -39,10 +38,7 @@ func (pp *pagePaginator) first(q url.Values) {
 	}
 }
 
-func (pp *pagePaginator) next(p page) (string, error) {
-	if p.Records == 0 || (pp.size > 0 && p.Records < pp.size) {
-		return "", nil
-	}
+func (pp *pagePaginator) next(p page) (nextPage, error) {
 	cur := atoiDefault(p.URL.Query().Get(pp.param), pp.n)
-	return withParam(p.URL, pp.param, strconv.Itoa(cur+1)), nil
+	return nextPage{kind: nextFollow, url: withParam(p.URL, pp.param, strconv.Itoa(cur+1))}, nil
 }

@@ -31,10 +31,15 @@ func validDoc(b []byte) *jsonDoc { return &jsonDoc{raw: b, checked: true, valid:
 // errNotJSON: the document is not valid JSON.
 var errNotJSON = errors.New("not valid JSON")
 
+// errRecordsAbsent: the records path is not in a page body (null is an
+// empty page, absent is a page whose records were not found).
+var errRecordsAbsent = errors.New("records path absent")
+
 // lookup follows a dot path ("data.items") through JSON objects and returns
 // the raw bytes of the value there; ok is false if a step is missing. The
 // empty path is the document itself. Path steps are plain keys: gjson's
-// wildcards and modifiers are escaped.
+// wildcards and modifiers are escaped; a backslash escapes a literal dot
+// ("@odata\.nextLink") or backslash.
 func (d *jsonDoc) lookup(path string) (json.RawMessage, bool, error) {
 	if !d.checked {
 		d.checked, d.valid = true, gjson.ValidBytes(d.raw)
@@ -45,15 +50,57 @@ func (d *jsonDoc) lookup(path string) (json.RawMessage, bool, error) {
 	if path == "" {
 		return d.raw, true, nil
 	}
-	steps := strings.Split(path, ".")
-	for i, st := range steps {
-		steps[i] = gjson.Escape(st)
-	}
-	r := gjson.GetBytes(d.raw, strings.Join(steps, "."))
+	r := gjson.GetBytes(d.raw, gjsonPath(pathSteps(path)))
 	if !r.Exists() {
 		return nil, false, nil
 	}
 	return json.RawMessage(r.Raw), true, nil
+}
+
+// pathSteps splits a dot path into its keys: a dot separates keys unless a
+// backslash escapes it; "\\" is a literal backslash.
+func pathSteps(path string) []string {
+	var steps []string
+	var cur strings.Builder
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case c == '\\' && i+1 < len(path) && (path[i+1] == '.' || path[i+1] == '\\'):
+			i++
+			cur.WriteByte(path[i])
+		case c == '.':
+			steps = append(steps, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(steps, cur.String())
+}
+
+// gjsonPath joins keys into a gjson path that matches them literally.
+func gjsonPath(steps []string) string {
+	esc := make([]string, len(steps))
+	for i, st := range steps {
+		esc[i] = gjson.Escape(st)
+	}
+	return strings.Join(esc, ".")
+}
+
+// keysAlong says which keys a body has where a dot path stops matching:
+// the keys of the deepest object on the path ("keys at paging: prev" or
+// "top-level keys: data, total"), for messages about a path that is absent.
+func keysAlong(doc *jsonDoc, path string) string {
+	steps := pathSteps(path)
+	at, where := doc.raw, "top-level keys"
+	for i := 0; i < len(steps)-1; i++ {
+		r := gjson.GetBytes(at, gjson.Escape(steps[i]))
+		if !r.Exists() || !r.IsObject() {
+			break
+		}
+		at, where = []byte(r.Raw), "keys at "+strings.Join(steps[:i+1], ".")
+	}
+	return where + ": " + topKeys(at)
 }
 
 // isNull reports whether a raw JSON value is null (or absent).
@@ -74,7 +121,7 @@ func extractRecords(doc *jsonDoc, path string) ([]json.RawMessage, error) {
 		return nil, nil // an explicit null: no records on this page
 	}
 	if !ok {
-		return nil, fmt.Errorf("no %q in the response body (top-level keys: %s): set records: to the dot path of the record array", path, topKeys(body))
+		return nil, fmt.Errorf("no %q in the response body (%s): %w; set records: to the dot path of the record array (a backslash escapes a dot inside a key: a\\.b)", path, keysAlong(doc, path), errRecordsAbsent)
 	}
 	t := bytes.TrimSpace(v)
 	if len(t) == 0 || t[0] != '[' {

@@ -3,9 +3,11 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/ingest/fetch"
@@ -60,58 +62,91 @@ func endpoint(base, path string) (*url.URL, error) {
 	return u, nil
 }
 
-// walk reads every page of a listing, calling sink for each. extra holds
-// query parameters to add (the cursor). It returns when the last page is
-// read, the context ends, or a page fails.
-func walk(ctx context.Context, d Doer, base string, l listing, extra map[string]string, stream, runID string, sink func(batch) error) error {
-	u, err := endpoint(base, l.path)
+// walkSpec is one walk: where, how far, and what earlier runs saw.
+type walkSpec struct {
+	base          string
+	l             listing
+	extra         map[string]string // query parameters to add (the cursor)
+	stream, runID string
+	maxPages      int64
+	maxDuration   time.Duration
+	now           func() time.Time
+	// known are the response paths earlier runs of the stream saw present
+	// (state.Paths), scoped by listing path.
+	known map[string]bool
+}
+
+// walk reads every page of a listing, calling sink for each. It returns
+// nil only when the end of the listing was observed (see endJudge), a
+// *TruncatedError when the walk was cut short, or the error of a page that
+// failed or of the context. seen are the response paths first seen present
+// in this walk, for state.Paths (also on error: they were observed).
+func walk(ctx context.Context, d Doer, w walkSpec, sink func(batch) error) (seen []string, err error) {
+	u, err := endpoint(w.base, w.l.path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pg, err := newPaginator(l.pagination)
+	pg, pageSize, err := newPaginator(w.l.pagination)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	q := u.Query()
-	for k, v := range l.params {
+	for k, v := range w.l.params {
 		q.Set(k, v)
 	}
-	for k, v := range extra {
+	for k, v := range w.extra {
 		q.Set(k, v)
 	}
 	pg.first(q)
 	u.RawQuery = q.Encode()
 	next := u.String()
-	guard := newLoopGuard()
+	if w.now == nil {
+		w.now = time.Now
+	}
+	guard := newWalkGuard(w.stream, w.maxPages, w.maxDuration, w.now)
+	judge := newEndJudge(w.stream, w.l.path, w.l.pagination, pageSize, w.known)
+	defer func() { seen = judge.newlySeen() }()
 	for n := int64(1); next != ""; n++ {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		if err := guard.request(next); err != nil {
-			return err
+		if err := guard.request(n, next); err != nil {
+			return nil, err
 		}
-		resp, err := d.Do(ctx, fetch.Request{Method: "GET", URL: next, Stream: stream, RunID: runID})
+		resp, err := d.Do(ctx, fetch.Request{Method: "GET", URL: next, Stream: w.stream, RunID: w.runID})
 		if err != nil {
-			return fmt.Errorf("page %d: %w", n, err)
+			return nil, fmt.Errorf("page %d: %w", n, err)
 		}
 		doc := newDoc(resp.Body)
-		recs, err := extractRecords(doc, l.records)
-		if err != nil {
-			return fmt.Errorf("page %d (%s, tracking id %q): %w", n, resp.URL, resp.TrackingID, err)
+		recs, err := extractRecords(doc, w.l.records)
+		if errors.Is(err, errRecordsAbsent) {
+			return nil, &TruncatedError{Stream: w.stream, Page: n, URL: resp.URL, Err: err,
+				Reason: fmt.Sprintf("tracking id %q: %v", resp.TrackingID, err)}
 		}
-		if err := guard.body(resp.Body, len(recs)); err != nil {
-			return err
+		if err != nil {
+			return nil, fmt.Errorf("page %d (%s, tracking id %q): %w", n, resp.URL, resp.TrackingID, err)
+		}
+		if err := guard.records(n, resp.URL, recs); err != nil {
+			return nil, err
 		}
 		cur, _ := url.Parse(next)
 		lp := landing.Page{N: n, URL: resp.URL, Status: resp.Status, Records: len(recs), Bytes: len(resp.Body),
 			TrackingID: resp.TrackingID, Attempts: resp.Attempts, LatencyMS: resp.Latency.Milliseconds()}
 		if err := sink(batch{page: lp, records: recs}); err != nil {
-			return err
+			return nil, err
 		}
-		next, err = pg.next(page{URL: cur, Header: resp.Header, Doc: doc, Records: len(recs)})
+		p := page{URL: cur, Header: resp.Header, Doc: doc, Records: len(recs)}
+		nx, err := pg.next(p)
 		if err != nil {
-			return fmt.Errorf("page %d (%s): next page: %w", n, resp.URL, err)
+			return nil, fmt.Errorf("page %d (%s): next page: %w", n, resp.URL, err)
+		}
+		if next, err = judge.judge(n, resp.URL, p, nx); err != nil {
+			var te *TruncatedError
+			if errors.As(err, &te) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("page %d (%s): next page: %w", n, resp.URL, err)
 		}
 	}
-	return nil
+	return nil, nil
 }

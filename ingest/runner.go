@@ -19,6 +19,7 @@ type Store interface {
 	state.Leases
 	state.Runs
 	state.DLQ
+	state.Paths
 }
 
 // Options configure ingest runs.
@@ -301,5 +302,18 @@ func read(ctx context.Context, o Options, s *config.Stream, d Doer, run state.Ru
 			extra[c.Param] = v.param(lookback)
 		}
 	}
-	return walk(ctx, d, src.BaseURL, l, extra, s.Name, run.ID, sink)
+	known, err := o.Store.SeenPaths(ctx, s.Name)
+	if err != nil {
+		return err
+	}
+	seen, err := walk(ctx, d, walkSpec{base: src.BaseURL, l: l, extra: extra, stream: s.Name, runID: run.ID,
+		maxPages: int64(s.MaxPages), maxDuration: s.MaxDuration.D(), now: o.Now, known: known}, sink)
+	// the paths a page showed are facts whatever became of the run: record
+	// them now (a hint; losing it to a crash only narrows what counts as an end)
+	if len(seen) > 0 && ctx.Err() == nil {
+		if perr := o.Store.AddSeenPaths(ctx, s.Name, seen); perr != nil {
+			o.Logger.Warn("record response paths seen", KeyStream, s.Name, "err", perr)
+		}
+	}
+	return err
 }

@@ -71,7 +71,7 @@ func (s *Server) Config(baseURL string) string {
 		w("    schema: schemas/%s.json", name)
 	}
 	rest(StreamUsers, `per_page: "100"`, "", "type: link")
-	rest(StreamOrders, "", "data", "type: offset\nparam: offset\nlimit_param: limit\nlimit: 200")
+	rest(StreamOrders, "", "data", "type: offset\nparam: offset\nlimit_param: limit\nlimit: 200\ntotal: total")
 	rest(StreamEvents, `page_size: "100"`, "results", "type: cursor\nnext: next_cursor\nparam: cursor\nhas_more: has_more")
 	rest(StreamProducts, "", "items", "type: page\nparam: page\nstart: 1\nsize_param: size\nsize: 100")
 	rest(StreamTickets, `limit: "100"`, "records", "type: next_url\nfield: next")

@@ -155,11 +155,27 @@ type DLQ interface {
 	DeleteDLQ(ctx context.Context, seqs []int64) error
 }
 
+// Paths remembers, per stream, the response paths (pagination fields such
+// as a next-page token) that a page of the stream has been seen to carry.
+// It is a hint that widens what counts as the clear end of a walk: an API
+// that omits its next field on the last page is told apart from a typo in
+// the configured path once a page has shown the field. Only paths observed
+// present are ever added, so a lost or late write only narrows the hint.
+type Paths interface {
+	// SeenPaths returns the paths recorded for the stream (an empty, non-nil
+	// set before any).
+	SeenPaths(ctx context.Context, stream string) (map[string]bool, error)
+	// AddSeenPaths records paths for the stream; adding a path already
+	// recorded is not an error, and nothing is ever removed by it.
+	AddSeenPaths(ctx context.Context, stream string, paths []string) error
+}
+
 // Store is the whole state port: one implementation per backend (embedded
 // SQLite by default; a Postgres store can implement it for many workers).
 type Store interface {
 	Leases
 	Runs
 	DLQ
+	Paths
 	Close() error
 }

@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS dlq(
   record_id TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',
   status INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
   tracking_id TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seen_paths(
+  stream TEXT NOT NULL, path TEXT NOT NULL, first_seen INTEGER NOT NULL, PRIMARY KEY(stream, path));
 `
 
 // Open opens (creating if needed) the state database at path.

@@ -1,5 +1,6 @@
 // Package statetest is the conformance suite every state.Store backend must
-// pass: leases, atomic commit of run and cursor, fencing and the DLQ.
+// pass: leases, atomic commit of run and cursor, fencing, the DLQ and the
+// response paths seen per stream.
 package statetest
 
 import (
@@ -164,6 +165,39 @@ func Run(t *testing.T, open Factory) {
 		}
 		if _, err := s.Get(ctx, id(9)); !errors.Is(err, state.ErrNotFound) {
 			t.Fatalf("get missing: %v", err)
+		}
+	})
+
+	t.Run("seen paths accumulate per stream", func(t *testing.T) {
+		s := open(t)
+		got, err := s.SeenPaths(ctx, "x")
+		if err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("before any: %v, %v; want an empty set", got, err)
+		}
+		if err := s.AddSeenPaths(ctx, "x", []string{"/items next", `/items @odata\.nextLink`}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddSeenPaths(ctx, "x", []string{"/items next", "/items total"}); err != nil {
+			t.Fatalf("adding a recorded path again: %v", err)
+		}
+		if err := s.AddSeenPaths(ctx, "y", []string{"/other has_more"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddSeenPaths(ctx, "x", nil); err != nil {
+			t.Fatalf("adding none: %v", err)
+		}
+		got, err = s.SeenPaths(ctx, "x")
+		want := map[string]bool{"/items next": true, `/items @odata\.nextLink`: true, "/items total": true}
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("seen paths of x = %v, %v; want %v", got, err, want)
+		}
+		for p := range want {
+			if !got[p] {
+				t.Fatalf("seen paths of x = %v; missing %q", got, p)
+			}
+		}
+		if y, _ := s.SeenPaths(ctx, "y"); len(y) != 1 || !y["/other has_more"] {
+			t.Fatalf("seen paths of y = %v", y)
 		}
 	})
 

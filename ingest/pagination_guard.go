@@ -1,0 +1,78 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// walkGuard keeps a broken upstream from keeping a walk going forever: it
+// refuses a URL already requested in the walk, a page whose records repeat
+// those of any earlier page of the walk (a cursor that changes while the
+// same records come back), and a walk past the stream's max_pages or
+// max_duration. Memory is two 16-byte hashes per page.
+type walkGuard struct {
+	stream   string
+	maxPages int64
+	maxDur   time.Duration
+	now      func() time.Time
+	start    time.Time
+	urls     map[[16]byte]int64 // URL hash → page that requested it
+	pages    map[[16]byte]int64 // record-bytes hash → page that held them
+}
+
+func newWalkGuard(stream string, maxPages int64, maxDur time.Duration, now func() time.Time) *walkGuard {
+	return &walkGuard{stream: stream, maxPages: maxPages, maxDur: maxDur, now: now, start: now(),
+		urls: map[[16]byte]int64{}, pages: map[[16]byte]int64{}}
+}
+
+// request checks the URL about to be requested as page n.
+func (g *walkGuard) request(n int64, u string) error {
+	if g.maxPages > 0 && n > g.maxPages {
+		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrWalkBound,
+			Reason: fmt.Sprintf("the listing goes on past max_pages (%d); raise streams.%s.max_pages if it really is that long, otherwise check its pagination settings", g.maxPages, g.stream)}
+	}
+	if el := g.now().Sub(g.start); g.maxDur > 0 && el > g.maxDur {
+		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrWalkBound,
+			Reason: fmt.Sprintf("the walk has run %s, past max_duration (%s), after %d pages; raise streams.%s.max_duration if it really takes that long", el.Round(time.Second), g.maxDur, n-1, g.stream)}
+	}
+	h := hash16([]byte(u))
+	if prev, ok := g.urls[h]; ok {
+		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrPaginationLoop,
+			Reason: fmt.Sprintf("the upstream sent the walk back to the URL of page %d (pagination loop); check the stream's pagination settings", prev)}
+	}
+	g.urls[h] = n
+	return nil
+}
+
+// records checks that page n's records (if any) do not repeat those of an
+// earlier page of the walk.
+func (g *walkGuard) records(n int64, u string, recs []json.RawMessage) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	d := sha256.New()
+	var l [8]byte
+	for _, r := range recs {
+		binary.LittleEndian.PutUint64(l[:], uint64(len(r)))
+		d.Write(l[:])
+		d.Write(r)
+	}
+	var h [16]byte
+	copy(h[:], d.Sum(nil))
+	if prev, ok := g.pages[h]; ok {
+		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrPaginationLoop,
+			Reason: fmt.Sprintf("its %d records repeat page %d exactly (pagination loop: the upstream ignores the pagination parameter or hands out new tokens for old pages)", len(recs), prev)}
+	}
+	g.pages[h] = n
+	return nil
+}
+
+func hash16(b []byte) [16]byte {
+	s := sha256.Sum256(b)
+	var h [16]byte
+	copy(h[:], s[:16])
+	return h
+}
