@@ -48,7 +48,7 @@ var formats = []string{"date", "date-time", "uuid", "email", "uri"}
 
 // node is what was seen at one place in the records.
 type node struct {
-	seen  int64          // values observed here (null included)
+	seen  int64 // values observed here (null included)
 	types map[string]int64
 
 	// strings
