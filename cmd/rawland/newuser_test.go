@@ -205,3 +205,27 @@ func TestExampleProjectIsCurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestReportCommand: report writes one HTML page of the data directory's
+// history, atomically, where --out says (default DATA/report.html).
+func TestReportCommand(t *testing.T) {
+	_, dir := mockProject(t, mockapi.Options{Seed: 2, Size: 120, Drift: 0.1})
+	mustRun(t, dir, "run")
+	out := mustRun(t, dir, "report")
+	page, err := os.ReadFile(filepath.Join(dir, "data", "report.html"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"<svg", "users", "enum_value"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	mustRun(t, dir, "report", "--out", filepath.Join(dir, "r.html"))
+	if _, err := os.Stat(filepath.Join(dir, "r.html")); err != nil {
+		t.Error(err)
+	}
+	if code, _, _ := rawland(t, dir, "report", "--days", "-1"); code != exitUsage {
+		t.Errorf("--days -1: exit %d, want 2", code)
+	}
+}
