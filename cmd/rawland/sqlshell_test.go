@@ -135,7 +135,7 @@ func TestShellCancelsARealDuckDBQuery(t *testing.T) {
 	var out, errb bytes.Buffer
 	ints := make(chan os.Signal, 1)
 	sh := &shell{a: &app{stdout: &out, stderr: &errb}, wh: filepath.Join(dir, "data", "warehouse.duckdb"), format: transform.FormatTable,
-		in: &script{steps: []any{"SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3;", "SELECT count(*) AS n FROM users;"}},
+		in:    &script{steps: []any{"SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3;", "SELECT count(*) AS n FROM users;"}},
 		query: transform.Query, interrupts: ints}
 	go func() {
 		time.Sleep(500 * time.Millisecond)
