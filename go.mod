@@ -7,10 +7,21 @@ require (
 	github.com/duckdb/duckdb-go/v2 v2.5.5
 	github.com/klauspost/compress v1.20.3
 	github.com/sourcegraph/conc v0.3.0
+	github.com/wcharczuk/go-chart/v2 v2.1.2
 	github.com/xeipuuv/gojsonschema v1.2.0
 	golang.org/x/time v0.16.0
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.61.1
+)
+
+require (
+	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
+	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
+	github.com/mattn/go-runewidth v0.0.31 // indirect
+	github.com/peterh/liner v1.2.3 // indirect
+	go.uber.org/atomic v1.7.0 // indirect
+	go.uber.org/multierr v1.9.0 // indirect
+	golang.org/x/image v0.18.0 // indirect
 )
 
 require (

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,6 +24,8 @@ const (
 	FormatTable = "table"
 	FormatCSV   = "csv"
 	FormatJSON  = "json"
+	// FormatMarkdown is a GitHub-flavoured Markdown table.
+	FormatMarkdown = "markdown"
 )
 
 // queryLockWait is how long Query waits for a transform to release the
@@ -36,9 +39,9 @@ var queryLockWait = 3 * time.Second
 // ErrWarehouseBusy.
 func Query(ctx context.Context, warehousePath, query, format string, w io.Writer) error {
 	switch format {
-	case FormatTable, FormatCSV, FormatJSON:
+	case FormatTable, FormatCSV, FormatJSON, FormatMarkdown:
 	default:
-		return fmt.Errorf("unknown output format %q: use table, csv or json", format)
+		return fmt.Errorf("unknown output format %q: use table, csv, json or markdown", format)
 	}
 	if !exists(warehousePath) {
 		return fmt.Errorf("%s: %w", warehousePath, ErrNoWarehouse)
@@ -132,6 +135,9 @@ func Query(ctx context.Context, warehousePath, query, format string, w io.Writer
 				return err
 			}
 		}
+	}
+	if format == FormatMarkdown {
+		return writeMarkdown(w, names, next)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(names, "\t"))
@@ -245,7 +251,7 @@ func text(v any) string {
 	case string:
 		return x
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return formatFloat(x)
 	case map[string]any, []any:
 		s, err := jsonText(x)
 		if err != nil {
@@ -254,4 +260,56 @@ func text(v any) string {
 		return s
 	}
 	return fmt.Sprint(v)
+}
+
+// formatFloat prints a double as DuckDB does: positional notation with the
+// shortest digits that round-trip ("1500000.0", "0.1"), scientific only for
+// magnitudes of 1e15 and above or below 1e-4.
+func formatFloat(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	if a := math.Abs(x); a != 0 && (a >= 1e15 || a < 1e-4) {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// writeMarkdown writes rows as a Markdown table (pipes and newlines in cells
+// escaped).
+func writeMarkdown(w io.Writer, names []string, next func() ([]any, bool, error)) error {
+	esc := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ")
+	row := func(cells []string) string {
+		for i, c := range cells {
+			cells[i] = esc.Replace(c)
+		}
+		return "| " + strings.Join(cells, " | ") + " |\n"
+	}
+	seps := make([]string, len(names))
+	for i := range seps {
+		seps[i] = "---"
+	}
+	if _, err := io.WriteString(w, row(slices.Clone(names))+"|"+strings.Join(seps, "|")+"|\n"); err != nil {
+		return err
+	}
+	for {
+		vals, ok, err := next()
+		if err != nil || !ok {
+			return err
+		}
+		cells := make([]string, len(vals))
+		for i, v := range vals {
+			cells[i] = "NULL"
+			if v != nil {
+				cells[i] = text(v)
+			}
+		}
+		if _, err := io.WriteString(w, row(cells)); err != nil {
+			return err
+		}
+	}
 }

@@ -161,6 +161,21 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(st, "transformed") {
 		t.Errorf("status from another directory:\n%s", st)
 	}
+	// a second demo into the same directory is a first run again
+	again := mustRun(t, dir, "--data", filepath.Join(dir, "d"), "demo", "--size", "300")
+	if !strings.Contains(again, "cleared the previous demo's data") || strings.Count(again, " 300 records") < strings.Count(out, " 300 records") {
+		t.Errorf("second demo is not a fresh first run:\n%s", again)
+	}
+	// a directory the demo did not make is never wiped
+	mine := filepath.Join(dir, "mine")
+	os.MkdirAll(mine, 0o755)
+	os.WriteFile(filepath.Join(mine, "keep.txt"), []byte("x"), 0o644)
+	if code, _, errOut := rawland(t, dir, "--data", mine, "demo", "--size", "50"); code != exitUsage || !strings.Contains(errOut, "not made by the demo") {
+		t.Errorf("demo into a user's directory: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(mine, "keep.txt")); err != nil {
+		t.Errorf("the demo removed a user's file")
+	}
 }
 
 func TestMockapiFlags(t *testing.T) {

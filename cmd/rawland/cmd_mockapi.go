@@ -14,7 +14,7 @@ import (
 func init() {
 	register(&command{
 		name:    "mockapi",
-		usage:   "[--addr 127.0.0.1:8080] [--seed N] [--size N] [--print-config] [--init DIR] [fault switches: --error-rate, --quota, --latency, … see -h]",
+		usage:   "[--addr 127.0.0.1:8080] [--seed N] [--size N] [--print-config] [--init DIR [--force]] [fault switches: --error-rate, --quota, --latency, … see -h]",
 		summary: "serve the built-in mock upstream alone",
 		run:     runMockAPI,
 	})
@@ -27,6 +27,7 @@ func runMockAPI(ctx context.Context, a *app, args []string) error {
 	size := fs.Int("size", 1000, "records per stream")
 	printCfg := fs.Bool("print-config", false, "print a rawland.yaml for this server and exit")
 	initDir := fs.String("init", "", "write DIR/rawland.yaml and DIR/schemas/*.json for this server and exit")
+	force := fs.Bool("force", false, "with --init: overwrite files that exist")
 	// fault switches, to watch rawland's resilience from the command line
 	var f mockapi.Faults
 	fs.Float64Var(&f.ErrorRate, "error-rate", 0, "fraction of requests answered 503 or 429 with Retry-After")
@@ -56,7 +57,13 @@ func runMockAPI(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	if *initDir != "" {
-		if _, err := writeMockProject(*initDir, mockapi.New(opts), "http://"+*addr, ""); err != nil {
+		mock := mockapi.New(opts)
+		if !*force {
+			if err := refuseOverwrite(projectFiles(*initDir, mock)...); err != nil {
+				return err
+			}
+		}
+		if _, err := writeMockProject(*initDir, mock, "http://"+*addr, ""); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "wrote %s and %s for the mock upstream on http://%s\n", filepath.Join(*initDir, "rawland.yaml"), filepath.Join(*initDir, "schemas"), *addr)

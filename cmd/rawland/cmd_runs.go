@@ -12,7 +12,7 @@ import (
 func init() {
 	register(&command{
 		name:        "runs",
-		usage:       "[--json] [--limit N] [STREAM]",
+		usage:       "[--json] [--limit N (default 20; 0 = all)] [STREAM]",
 		summary:     "run history, newest first",
 		needsConfig: true,
 		run:         runRuns,
@@ -22,7 +22,7 @@ func init() {
 func runRuns(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	limit := fs.Int("limit", 0, "at most N runs (0 = all)")
+	limit := fs.Int("limit", 20, "at most N runs, newest first (0 = all)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -16,7 +14,7 @@ import (
 func init() {
 	register(&command{
 		name:    "sql",
-		usage:   "[--csv|--json] [QUERY]",
+		usage:   "[--csv|--json|--markdown] [QUERY]",
 		summary: "run DuckDB SQL on the warehouse (read-only); interactive when no QUERY and stdin is a terminal",
 		run:     runSQL,
 	})
@@ -26,14 +24,17 @@ func runSQL(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
 	asCSV := fs.Bool("csv", false, "print CSV")
 	asJSON := fs.Bool("json", false, "print a JSON array of objects")
+	asMarkdown := fs.Bool("markdown", false, "print a Markdown table")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	format := transform.FormatTable
 	switch {
-	case *asCSV && *asJSON:
-		return usagef("--csv and --json exclude each other")
+	case btoi(*asCSV)+btoi(*asJSON)+btoi(*asMarkdown) > 1:
+		return usagef("--csv, --json and --markdown exclude each other")
+	case *asMarkdown:
+		format = transform.FormatMarkdown
 	case *asCSV:
 		format = transform.FormatCSV
 	case *asJSON:
@@ -64,42 +65,6 @@ func runSQL(ctx context.Context, a *app, args []string) error {
 	return sqlShell(ctx, a, wh, format)
 }
 
-// sqlShell reads statements ending in ";" until EOF or .quit; a failing
-// statement prints its error and the shell goes on.
-func sqlShell(ctx context.Context, a *app, wh, format string) error {
-	fmt.Fprintf(a.stderr, "rawland sql on %s (read-only). End statements with ;  —  .quit to leave\n", wh)
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 16<<20)
-	var stmt strings.Builder
-	prompt := func() {
-		if stmt.Len() == 0 {
-			fmt.Fprint(a.stderr, "rawland> ")
-		} else {
-			fmt.Fprint(a.stderr, "      -> ")
-		}
-	}
-	for prompt(); in.Scan(); prompt() {
-		line := in.Text()
-		if stmt.Len() == 0 && (strings.TrimSpace(line) == ".quit" || strings.TrimSpace(line) == ".exit") {
-			return nil
-		}
-		stmt.WriteString(line)
-		stmt.WriteString("\n")
-		if !strings.HasSuffix(strings.TrimSpace(line), ";") {
-			continue
-		}
-		if err := transform.Query(ctx, wh, stmt.String(), format, a.stdout); err != nil {
-			fmt.Fprintf(a.stderr, "error: %v\n", err)
-		}
-		stmt.Reset()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	fmt.Fprintln(a.stderr)
-	return in.Err()
-}
-
 // sqlErr maps a query error to the command's outcome: a busy warehouse is
 // exit 75, anything else 1.
 func sqlErr(err error) error {
@@ -107,4 +72,11 @@ func sqlErr(err error) error {
 		return &busyError{err: err}
 	}
 	return err
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

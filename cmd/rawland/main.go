@@ -36,6 +36,8 @@ type command struct {
 	name    string
 	usage   string // one line: arguments and flags
 	summary string
+	// help is optional longer text for `rawland COMMAND -h`.
+	help string
 	// needsConfig: load and validate rawland.yaml before run.
 	needsConfig bool
 	run         func(ctx context.Context, a *app, args []string) error
@@ -109,6 +111,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := a.setupLog(); err != nil {
 		fmt.Fprintf(stderr, "rawland: %v\n", err)
 		return exitUsage
+	}
+	if wantsHelp(rest[1:]) {
+		// help never needs a config, a data directory or a state store
+		printCommandHelp(stdout, cmd)
+		return exitOK
 	}
 	if cmd.needsConfig {
 		if err := a.loadConfig(); err != nil {
@@ -269,6 +276,29 @@ func printUsage(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "\nexit codes: 0 ok · 1 a stream failed · 2 bad usage/config/schema · 75 busy (another run holds the stream or warehouse)")
+}
+
+// wantsHelp reports whether a command's arguments ask for help (-h,
+// -help or --help anywhere before a "--").
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// printCommandHelp prints one command's usage and summary.
+func printCommandHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "usage: rawland [global flags] %s %s\n\n%s\n", c.name, c.usage, c.summary)
+	if c.help != "" {
+		fmt.Fprintf(w, "\n%s\n", c.help)
+	}
+	fmt.Fprintln(w, "\nglobal flags: --config FILE (default ./rawland.yaml) · --data DIR · --log-format text|json · --log-level debug|info|warn|error")
 }
 
 // parseFlags parses a command's flags and allows them before or after

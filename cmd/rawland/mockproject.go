@@ -56,3 +56,32 @@ func writeMockProject(dir string, mock *mockapi.Server, url, dataDir string) (st
 	path := filepath.Join(dir, "rawland.yaml")
 	return path, landing.WriteFileAtomic(path, []byte(cfg))
 }
+
+// projectFiles lists the files writeMockProject writes into dir.
+func projectFiles(dir string, mock *mockapi.Server) []string {
+	files := []string{filepath.Join(dir, "rawland.yaml")}
+	for name := range mock.Schemas() {
+		files = append(files, filepath.Join(dir, "schemas", name+".json"))
+	}
+	return files
+}
+
+// refuseOverwrite fails with a usage error naming the first file that
+// exists: commands that write a project never replace a user's files
+// unless --force says so.
+func refuseOverwrite(files ...string) error {
+	var exist []string
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			exist = append(exist, f)
+		}
+	}
+	if len(exist) == 0 {
+		return nil
+	}
+	more := ""
+	if len(exist) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(exist)-1)
+	}
+	return usagef("%s exists%s: not overwriting it; move it away or pass --force", exist[0], more)
+}
