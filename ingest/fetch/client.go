@@ -321,7 +321,7 @@ func (c *Client) transportOutcome(ctx, actx context.Context, p *prepared, n int,
 func (c *Client) trackingID(h http.Header) string {
 	for _, k := range c.trackingHeaders {
 		if v := h.Get(k); v != "" {
-			return v
+			return Redact(v, c.secrets) // a hostile upstream may echo the credential
 		}
 	}
 	return ""
