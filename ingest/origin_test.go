@@ -279,3 +279,55 @@ func TestDeltaQueueOriginPolicy(t *testing.T) {
 		t.Errorf("DLQ replay reached the other origin %d times", len(got))
 	}
 }
+
+// TestWalkErrorsNeverCarryTheKey: an upstream that echoes the query key in
+// its pagination links, then loops or sends a malformed link, fails the
+// walk with an error (returned and recorded in the run) free of the key.
+func TestWalkErrorsNeverCarryTheKey(t *testing.T) {
+	t.Setenv("RL_TOKEN", originSecret)
+	cases := []struct {
+		name, pagination string
+		next             func(base string) string
+	}{
+		{"Link loop", "{type: link}", func(base string) string { return base + "/items?page=2&k=" + originSecret }},
+		{"malformed next_url", "{type: next_url, field: next}", func(base string) string { return "http://[::1%zz/items?k=" + originSecret }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				next := tc.next(srv.URL)
+				w.Header().Set("Link", "<"+next+`>; rel="next"`)
+				fmt.Fprintf(w, `{"data":[{"id":"%s"}],"next":%q}`, r.URL.Query().Get("page"), next)
+			}))
+			defer srv.Close()
+			e := newEnv(t, `
+sources:
+  api: {base_url: "{{URL}}", auth: {type: query, name: k, value_env: RL_TOKEN}}
+streams:
+  items:
+    source: api
+    path: /items
+    records: data
+    primary_key: [id]
+    pagination: `+tc.pagination+`
+    schema: schemas/items.json
+`, srv.URL)
+			_, err := ingest.Stream(context.Background(), e.opts(state.KindIngest), e.cfg.Streams["items"])
+			if err == nil {
+				t.Fatal("the walk succeeded")
+			}
+			reported := []string{err.Error()}
+			runs, _ := e.store.List(context.Background(), state.RunFilter{Stream: "items"})
+			for _, r := range runs {
+				reported = append(reported, r.Error)
+			}
+			for _, s := range reported {
+				if strings.Contains(s, originSecret) {
+					t.Errorf("the key is reported: %s", s)
+				}
+			}
+		})
+	}
+}

@@ -63,7 +63,8 @@ func endpoint(base, path string) (*url.URL, error) {
 // walk reads every page of a listing, calling sink for each. extra holds
 // query parameters to add (the cursor). It returns when the last page is
 // read, the context ends, or a page fails.
-func walk(ctx context.Context, d Doer, base string, l listing, extra map[string]string, stream, runID string, sink func(batch) error) error {
+func walk(ctx context.Context, d Doer, base string, l listing, extra map[string]string, stream, runID string, sink func(batch) error) (err error) {
+	defer func() { err = redactErr(d, err) }() // links may echo the key
 	u, err := endpoint(base, l.path)
 	if err != nil {
 		return err
