@@ -154,8 +154,9 @@ func dqCycle(ctx context.Context, sess *session, d Doer, tuner *dqTuner, run sta
 					mu.Lock()
 					lockout = err
 					mu.Unlock()
-				case errors.As(err, &he) && !deadLetterStatus(he):
-					// 400, 401, 403…: a request or credential problem, not
+				case errors.Is(err, fetch.ErrForeignOrigin) || (errors.As(err, &he) && !deadLetterStatus(he)):
+					// a redirect off the source's origins, or 400, 401,
+					// 403…: a request, credential or upstream problem, not
 					// this record's: stop, and leave the ID queued
 					mu.Lock()
 					if fatal == nil {

@@ -69,6 +69,7 @@ func newEnv(t *testing.T, cfgText, baseURL string) *env {
 			auth = fetch.QueryAuth(creds.Name, creds.Value)
 		}
 		c, err := fetch.New(fetch.Options{Source: name, Auth: auth, Headers: src.Headers, Concurrency: src.Concurrency,
+			BaseURL: src.BaseURL, AllowedOrigins: src.AllowedOrigins, SendCredentialsToAllowed: src.SendCredentialsToAllowed,
 			Retry:   fetch.Retry{MaxAttempts: 2, InitialBackoff: 1e6, MaxBackoff: 1e7},
 			Timeout: src.Timeout.D(), TrackingHeader: src.TrackingHeader, MaxResponseBytes: int64(src.MaxResponseBytes),
 			Logger: slog.New(slog.DiscardHandler)})

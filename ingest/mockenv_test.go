@@ -34,6 +34,7 @@ func configuredClients(tb testing.TB, cfg *config.Config, quotaDir string) map[s
 		}
 		opts := fetch.Options{
 			Source: name, Auth: auth, Headers: src.Headers, Concurrency: src.Concurrency,
+			BaseURL: src.BaseURL, AllowedOrigins: src.AllowedOrigins, SendCredentialsToAllowed: src.SendCredentialsToAllowed,
 			Retry:   fetch.Retry{MaxAttempts: src.Retry.MaxAttempts, InitialBackoff: src.Retry.InitialBackoff.D(), MaxBackoff: src.Retry.MaxBackoff.D()},
 			Timeout: src.Timeout.D(), TrackingHeader: src.TrackingHeader, MaxResponseBytes: int64(src.MaxResponseBytes),
 			QuotaDir: quotaDir,

@@ -82,6 +82,7 @@ type walkSpec struct {
 // failed or of the context. seen are the response paths first seen present
 // in this walk, for state.Paths (also on error: they were observed).
 func walk(ctx context.Context, d Doer, w walkSpec, sink func(batch) error) (seen []string, err error) {
+	defer func() { err = redactErr(d, err) }() // links may echo the key
 	u, err := endpoint(w.base, w.l.path)
 	if err != nil {
 		return nil, err

@@ -69,6 +69,9 @@ func (a *app) doers() (map[string]ingest.Doer, error) {
 			QuotaDir:         a.zone().StateDir(),
 			Logger:           a.log,
 		}
+		// credentials go only to base_url's origin (and to allowed_origins
+		// when the source says so); any other origin fails the stream
+		opts.BaseURL, opts.AllowedOrigins, opts.SendCredentialsToAllowed = src.BaseURL, src.AllowedOrigins, src.SendCredentialsToAllowed
 		if rl := src.RateLimit; rl != nil {
 			opts.RateLimit = &fetch.RateLimit{Requests: rl.Requests, Per: rl.Per.D()}
 		}

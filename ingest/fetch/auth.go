@@ -36,7 +36,8 @@ func BearerAuth(token string) Auth { return bearerAuth{token: token} }
 func BasicAuth(user, pass string) Auth { return basicAuth{user: user, pass: pass} }
 
 // HeaderAuth returns an Auth that sends the secret value in header name
-// (e.g. "X-Api-Key"). The header is dropped on redirects to another host.
+// (e.g. "X-Api-Key"). Like every credential it goes only to the origins
+// that may receive it (see Options.BaseURL).
 func HeaderAuth(name, value string) Auth {
 	return headerAuth{name: http.CanonicalHeaderKey(name), value: value}
 }
@@ -87,12 +88,3 @@ func (a queryAuth) Apply(r *http.Request) {
 }
 
 func (a queryAuth) Secrets() []string { return []string{a.value} }
-
-// authHeaderName returns the header an Auth sets that must not follow a
-// redirect to another host ("" if none or if net/http already strips it).
-func authHeaderName(a Auth) string {
-	if h, ok := a.(headerAuth); ok {
-		return h.name
-	}
-	return ""
-}

@@ -19,6 +19,7 @@ import (
 type Client struct {
 	source          string
 	auth            Auth
+	origins         originPolicy
 	secrets         []string
 	headers         http.Header
 	hc              *http.Client
@@ -60,6 +61,7 @@ func New(opts Options) (*Client, error) {
 	case opts.RateLimit != nil && (opts.RateLimit.Requests <= 0 || opts.RateLimit.Per <= 0 || opts.RateLimit.Burst < 0):
 		return nil, bad("rate_limit needs requests > 0 and per > 0, e.g. {requests: 5000, per: 1h}")
 	}
+	var err error
 	c := &Client{
 		source:    opts.Source,
 		auth:      opts.Auth,
@@ -74,6 +76,9 @@ func New(opts Options) (*Client, error) {
 		now:       opts.Now,
 		hc:        opts.HTTPClient,
 		realClock: opts.Sleep == nil && opts.Now == nil,
+	}
+	if c.origins, err = newOriginPolicy(opts.BaseURL, opts.AllowedOrigins, opts.SendCredentialsToAllowed); err != nil {
+		return nil, bad("%w", err)
 	}
 	c.probeLease = c.timeout // the probe's lease ends when its answer must have come
 	if c.auth == nil {
@@ -94,8 +99,11 @@ func New(opts Options) (*Client, error) {
 	}
 	c.sem = make(chan struct{}, orDefault(opts.Concurrency, DefaultConcurrency))
 	if c.hc == nil {
-		c.hc = defaultHTTPClient(cap(c.sem), authHeaderName(c.auth))
+		c.hc = defaultHTTPClient(cap(c.sem))
 	}
+	hc := *c.hc // a copy: the caller's client keeps its own redirect policy
+	hc.CheckRedirect = c.checkRedirect(c.hc.CheckRedirect)
+	c.hc = &hc
 	if opts.TrackingHeader != "" {
 		c.trackingHeaders = append(c.trackingHeaders, opts.TrackingHeader)
 	}
@@ -129,7 +137,9 @@ func New(opts Options) (*Client, error) {
 // out), *LockoutError (ErrLockout: the breaker is open), *QuotaExhaustedError
 // (ErrQuotaExhausted: the source is paused longer than MaxWait),
 // ErrResponseTooLarge, ErrMalformedBody, *TransportError, or the context's
-// error. No error or log line contains a secret.
+// error, or ErrForeignOrigin (usually *OriginError: the request or a
+// redirect led to an origin the source does not allow; nothing was sent
+// there, and it is not retried). No error or log line contains a secret.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	p, err := c.prepare(r)
 	if err != nil {
@@ -282,6 +292,16 @@ func (c *Client) transportOutcome(ctx, actx context.Context, p *prepared, n int,
 		o.err = c.ctxError(p, ctxErr)
 		return o
 	}
+	if errIsOrigin(err) {
+		// refused by the origin policy (a redirect): final, and already
+		// free of secrets
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the unredacted URL
+		}
+		o.err = err
+		return o
+	}
 	if errors.Is(err, ErrResponseTooLarge) {
 		o.err = fmt.Errorf("%s %s: %w", p.method, p.redactedURL, err)
 		return o
@@ -301,7 +321,7 @@ func (c *Client) transportOutcome(ctx, actx context.Context, p *prepared, n int,
 func (c *Client) trackingID(h http.Header) string {
 	for _, k := range c.trackingHeaders {
 		if v := h.Get(k); v != "" {
-			return v
+			return Redact(v, c.secrets) // a hostile upstream may echo the credential
 		}
 	}
 	return ""

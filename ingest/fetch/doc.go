@@ -46,6 +46,21 @@
 // what to do. Three consecutive 401s open it too. After the cooldown a
 // single probe request decides whether it closes.
 //
+// # Origins
+//
+// Credentials go only to the origin (scheme, host, port) of
+// Options.BaseURL. A request whose URL, or any redirect hop, leads to
+// another origin fails with *OriginError (ErrForeignOrigin) before anything
+// is sent there, and is not retried, unless Options.AllowedOrigins lists
+// that origin; an allowed origin receives the credentials only with
+// Options.SendCredentialsToAllowed. Wherever the credentials may not go,
+// the Client removes every trace of them (the Authorization header, the
+// header-auth header, the query-auth parameter, any header or query value
+// that carries a secret, as an upstream echoing the key in a link would
+// write it). net/http decides on host names alone and ignores the port,
+// so the Client compares whole origins itself, on the first request and on
+// every redirect hop. No Referer is sent on redirects.
+//
 // # Secrets
 //
 // Auth values (and their URL-escaped forms) never appear in log lines,

@@ -30,6 +30,13 @@ var (
 	// on every attempt (typically a truncated response). It is wrapped with
 	// the URL and the status.
 	ErrMalformedBody = errors.New("malformed response body")
+
+	// ErrForeignOrigin means a request or one of its redirects led to an
+	// origin the source does not allow (neither base_url's origin nor one
+	// of allowed_origins), or would have carried the credential to an
+	// origin that may not receive it. Nothing was sent there and it is not
+	// retried. The concrete error is usually an *OriginError.
+	ErrForeignOrigin = errors.New("foreign origin")
 )
 
 // HTTPError is an HTTP answer that Do gives up on: a non-retryable status

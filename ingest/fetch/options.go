@@ -2,7 +2,6 @@ package fetch
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -18,6 +17,19 @@ type Options struct {
 	Headers map[string]string
 	// Auth authenticates requests (default NoAuth).
 	Auth Auth
+	// BaseURL is the source's base_url. Its origin (scheme, host, port) is
+	// the only one that receives the credentials, and with AllowedOrigins
+	// the only ones a request or redirect may reach: any other fails with
+	// *OriginError (ErrForeignOrigin) before anything is sent there. Empty:
+	// each request's own origin gets the credentials and redirects to
+	// another origin are followed without them.
+	BaseURL string
+	// AllowedOrigins are further origins (scheme://host[:port]) that
+	// requests and redirects may reach. They receive the credentials only
+	// with SendCredentialsToAllowed.
+	AllowedOrigins []string
+	// SendCredentialsToAllowed sends the credentials to AllowedOrigins too.
+	SendCredentialsToAllowed bool
 	// Concurrency is the most requests in flight for this source, all
 	// streams together (default 5).
 	Concurrency int
@@ -46,9 +58,10 @@ type Options struct {
 	// Logger receives one line per attempt (default slog.Default()).
 	Logger *slog.Logger
 	// HTTPClient sends the requests (default: a client that keeps up to
-	// Concurrency idle connections and drops HeaderAuth's header on
-	// redirects to another host). Its Timeout should be zero: Timeout
-	// applies per attempt.
+	// Concurrency idle connections). The Client uses a copy whose
+	// CheckRedirect enforces the origin policy (see BaseURL) and drops the
+	// Referer before calling the given CheckRedirect. Its Timeout should be
+	// zero: Timeout applies per attempt.
 	HTTPClient *http.Client
 	// Sleep waits for d or until ctx ends (default: a timer). Tests inject a
 	// fake together with Now.
@@ -88,20 +101,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func defaultHTTPClient(conns int, authHeader string) *http.Client {
+func defaultHTTPClient(conns int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = max(conns, 2)
 	t.DisableCompression = true // we ask for gzip and decode (and cap) it ourselves
-	return &http.Client{
-		Transport: t,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			if authHeader != "" && req.URL.Host != via[0].URL.Host {
-				req.Header.Del(authHeader)
-			}
-			return nil
-		},
-	}
+	return &http.Client{Transport: t}
 }

@@ -119,3 +119,9 @@ func redactQuery(raw string) string {
 	}
 	return strings.Join(parts, "&")
 }
+
+// Redact returns s with the source's credentials, in every form the Client
+// knows (raw, URL-escaped, JSON-escaped, the basic-auth header value),
+// replaced by "REDACTED". Callers use it on what they report from the
+// upstream's answers (pagination links, bodies).
+func (c *Client) Redact(s string) string { return Redact(s, c.secrets) }

@@ -9,13 +9,17 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rawland/rawland/config"
 )
 
 // Request is one HTTP request of a stream.
 type Request struct {
 	// Method defaults to GET.
 	Method string
-	// URL is absolute (http or https); Auth is applied to it.
+	// URL is absolute (http or https). Its origin must be the base URL's or
+	// an allowed one (Options.BaseURL); Auth is applied to it only where
+	// the credentials may go.
 	URL string
 	// Body is sent as is (Content-Type application/json unless Header sets
 	// one) and re-sent on retries.
@@ -54,6 +58,7 @@ type prepared struct {
 	body           []byte
 	header         http.Header
 	stream, runID  string
+	home           string // the origin that receives the credentials
 	redactedURL    string
 	logPath        string
 }
@@ -67,9 +72,16 @@ func (c *Client) prepare(r Request) (*prepared, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("source %s: request URL %s must be absolute http(s)", c.source, redactURL(u, c.secrets))
 	}
+	if !c.origins.permits(config.Origin(u)) {
+		return nil, c.refuse(u, nil)
+	}
+	home := c.origins.homeFor(u)
 	probe := &http.Request{URL: u, Header: http.Header{}}
-	c.auth.Apply(probe)
+	if err := c.credentials(probe, home); err != nil {
+		return nil, err
+	}
 	return &prepared{
+		home:        home,
 		method:      method,
 		rawURL:      r.URL,
 		body:        r.Body,
@@ -105,6 +117,8 @@ func (p *prepared) newRequest(ctx context.Context, c *Client) (*http.Request, er
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept-Encoding", "gzip")
-	c.auth.Apply(req)
+	if err := c.credentials(req, p.home); err != nil {
+		return nil, err
+	}
 	return req, nil
 }
