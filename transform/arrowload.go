@@ -128,8 +128,13 @@ func appendArrow(b array.Builder, t *colType, v any) {
 	}
 }
 
+// execer runs statements: a *sql.Conn (autocommit) or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // insertArrow inserts one record batch into table through an Arrow view.
-func insertArrow(ctx context.Context, conn *sql.Conn, tx *sql.Tx, rec arrow.Record, table string) error {
+func insertArrow(ctx context.Context, conn *sql.Conn, tx execer, rec arrow.Record, table string) error {
 	rr, err := array.NewRecordReader(rec.Schema(), []arrow.Record{rec})
 	if err != nil {
 		return err
