@@ -49,6 +49,8 @@ func arrowType(t *colType) arrow.DataType {
 		return &arrow.Decimal128Type{Precision: 38, Scale: 0}
 	case kDouble:
 		return arrow.PrimitiveTypes.Float64
+	case kKeyDecimal:
+		return &arrow.Decimal128Type{Precision: keyDecimalWidth, Scale: keyDecimalScale}
 	case kTimestamp:
 		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	case kDate:
@@ -103,6 +105,8 @@ func appendArrow(b array.Builder, t *colType, v any) {
 		b.(*array.Decimal128Builder).Append(decimal128.FromBigInt(v.(*big.Int)))
 	case kDouble:
 		b.(*array.Float64Builder).Append(v.(float64))
+	case kKeyDecimal:
+		b.(*array.Decimal128Builder).Append(decimal128.FromBigInt(v.(duckdb.Decimal).Value))
 	case kTimestamp:
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v.(time.Time).UnixMicro()))
 	case kDate:

@@ -122,6 +122,7 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 		case kStruct, kList, kJSON, kNull:
 			return nil, keyErr("primary_key", "primary key field %q maps to %s in %s: a key must be a string, integer, number, boolean or date", k, s.root.fields[i].t.DDL(), path)
 		}
+		s.root.fields[i].t = keyType(s.root.fields[i].t)
 		s.pk = append(s.pk, i)
 	}
 	if st.Cursor != nil && st.Cursor.Field != "" {
@@ -138,7 +139,7 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 		}
 		if t != nil {
 			switch t.kind {
-			case kTimestamp, kDate, kBigint, kHugeint, kDouble, kVarchar:
+			case kTimestamp, kDate, kBigint, kHugeint, kDouble, kKeyDecimal, kVarchar:
 				s.cursor = t
 			}
 		}
