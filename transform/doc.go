@@ -9,9 +9,11 @@
 // Lifecycle of a transform:
 //
 //  1. CompileSchemas compiles every stream's schema once (gojsonschema,
-//     draft-07, local $ref) and derives the table's columns from it (see
-//     coltype.go for the mapping). A schema that does not compile is a
-//     *config.Error: the command exits 2 and nothing changes.
+//     draft-07) and derives the table's columns from it (see coltype.go
+//     for the mapping). A $ref may name only files inside the config's
+//     directory tree or transform.schema_ref_dirs, never the network
+//     (schema_ref.go). A schema that does not compile or a refused $ref is
+//     a *config.Error: the command exits 2 and nothing changes.
 //  2. Run opens the warehouse read-write, waiting up to LockWait while
 //     another process holds it (ErrWarehouseBusy after that, nothing done).
 //  3. Per stream: the table is created or evolved (new properties become new
