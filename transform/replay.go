@@ -169,11 +169,11 @@ func replayRun(ctx context.Context, o Options, w *warehouse, s *Schema, run pend
 // quarantinedRecords emits a run's pending quarantined records in landing
 // order, a page at a time (each page is read whole before it is emitted, so
 // the connection is free for the loader).
-func quarantinedRecords(ctx context.Context, tx *sql.Conn, stream, runID string, page int, emit func(rawRec) error) error {
+func quarantinedRecords(ctx context.Context, conn *sql.Conn, stream, runID string, page int, emit func(rawRec) error) error {
 	lastFile, lastLine := "", int64(-1)
 	var seq int64
 	for {
-		rows, err := tx.QueryContext(ctx, `SELECT file, line, record, record_bytes FROM rawland.quarantine
+		rows, err := conn.QueryContext(ctx, `SELECT file, line, record, record_bytes FROM rawland.quarantine
 			WHERE stream = ? AND run_id = ? AND replayed_at IS NULL AND (file > ? OR (file = ? AND line > ?))
 			ORDER BY file, line LIMIT ?`, stream, runID, lastFile, lastFile, lastLine, page)
 		if err != nil {
