@@ -199,6 +199,10 @@ type Transform struct {
 	// above it DuckDB spills to DATA/warehouse.duckdb.tmp, so a run of any
 	// size transforms in bounded memory.
 	MemoryLimit Size `yaml:"memory_limit"`
+	// SchemaRefDirs are directories (relative to the config file's) whose
+	// files a schema's $ref may name besides the config's own directory
+	// tree. A $ref never reaches the network.
+	SchemaRefDirs []string `yaml:"schema_ref_dirs"`
 }
 
 // Landing configures raw files.

@@ -49,6 +49,8 @@ func arrowType(t *colType) arrow.DataType {
 		return &arrow.Decimal128Type{Precision: 38, Scale: 0}
 	case kDouble:
 		return arrow.PrimitiveTypes.Float64
+	case kKeyDecimal:
+		return &arrow.Decimal128Type{Precision: keyDecimalWidth, Scale: keyDecimalScale}
 	case kTimestamp:
 		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	case kDate:
@@ -103,6 +105,8 @@ func appendArrow(b array.Builder, t *colType, v any) {
 		b.(*array.Decimal128Builder).Append(decimal128.FromBigInt(v.(*big.Int)))
 	case kDouble:
 		b.(*array.Float64Builder).Append(v.(float64))
+	case kKeyDecimal:
+		b.(*array.Decimal128Builder).Append(decimal128.FromBigInt(v.(duckdb.Decimal).Value))
 	case kTimestamp:
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v.(time.Time).UnixMicro()))
 	case kDate:
@@ -128,8 +132,13 @@ func appendArrow(b array.Builder, t *colType, v any) {
 	}
 }
 
+// execer runs statements: a *sql.Conn (autocommit) or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // insertArrow inserts one record batch into table through an Arrow view.
-func insertArrow(ctx context.Context, conn *sql.Conn, tx *sql.Tx, rec arrow.Record, table string) error {
+func insertArrow(ctx context.Context, conn *sql.Conn, tx execer, rec arrow.Record, table string) error {
 	rr, err := array.NewRecordReader(rec.Schema(), []arrow.Record{rec})
 	if err != nil {
 		return err

@@ -1,6 +1,9 @@
 package transform
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // kind is a DuckDB column type family.
 type kind uint8
@@ -15,6 +18,7 @@ const (
 	kDouble
 	kTimestamp // TIMESTAMPTZ, from format: date-time
 	kDate
+	kKeyDecimal // DECIMAL(38,10): number primary keys (pkdecimal.go)
 	kStruct
 	kList
 	kOther // a type rawland does not create (read back from a table)
@@ -30,6 +34,7 @@ const (
 // an object without properties (open) → JSON; an array whose items have one
 // typed schema → LIST of it; open, tuple or mixed items → JSON; anything
 // else (no type, several types, oneOf/anyOf of different types) → JSON.
+// A primary-key column that would be DOUBLE is DECIMAL(38,10) (issue 8).
 type colType struct {
 	kind   kind
 	fields []field        // kStruct, in schema order
@@ -53,6 +58,8 @@ var (
 	tDouble    = &colType{kind: kDouble}
 	tTimestamp = &colType{kind: kTimestamp}
 	tDate      = &colType{kind: kDate}
+	// tKeyDecimal is a number primary key's type.
+	tKeyDecimal = &colType{kind: kKeyDecimal}
 )
 
 func newStruct(fields []field) *colType {
@@ -80,6 +87,8 @@ func (t *colType) DDL() string {
 		return "TIMESTAMPTZ"
 	case kDate:
 		return "DATE"
+	case kKeyDecimal:
+		return fmt.Sprintf("DECIMAL(%d,%d)", keyDecimalWidth, keyDecimalScale)
 	case kStruct:
 		var b strings.Builder
 		b.WriteString("STRUCT(")

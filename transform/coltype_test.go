@@ -46,7 +46,7 @@ func TestTypeMapping(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "s.json")
 			writeFile(t, path, tc.schema)
-			s, err := loadSchema(path, false)
+			s, err := loadSchema(path, false, refPolicy{roots: []string{realPath(filepath.Dir(path))}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -87,6 +87,15 @@ func (c *converter) convert(v any, t *colType, path, npath string) any {
 			}
 			return f
 		}
+	case kKeyDecimal:
+		if n, ok := v.(json.Number); ok {
+			d, err := parseKeyDecimal(n)
+			if err != nil {
+				c.fail(path, "%v", err)
+				return nil
+			}
+			return d
+		}
 	case kTimestamp:
 		if s, ok := v.(string); ok {
 			ts, err := time.Parse(time.RFC3339Nano, s)

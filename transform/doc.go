@@ -9,21 +9,29 @@
 // Lifecycle of a transform:
 //
 //  1. CompileSchemas compiles every stream's schema once (gojsonschema,
-//     draft-07, local $ref) and derives the table's columns from it (see
-//     coltype.go for the mapping). A schema that does not compile is a
-//     *config.Error: the command exits 2 and nothing changes.
+//     draft-07) and derives the table's columns from it (see coltype.go
+//     for the mapping). A $ref may name only files inside the config's
+//     directory tree or transform.schema_ref_dirs, never the network
+//     (schema_ref.go). A schema that does not compile or a refused $ref is
+//     a *config.Error: the command exits 2 and nothing changes.
 //  2. Run opens the warehouse read-write, waiting up to LockWait while
 //     another process holds it (ErrWarehouseBusy after that, nothing done).
 //  3. Per stream: the table is created or evolved (new properties become new
 //     columns; a changed or narrowed type stops the stream with a
 //     *config.Error before anything is altered). Then every committed run
 //     not yet in the warehouse, oldest first:
-//     a. one DuckDB transaction begins;
-//     b. the run's records stream from the landing zone in batches of
-//     Transform.BatchSize; a bounded pool validates and converts the
-//     batches on all cores; valid rows travel as Arrow record batches into
-//     a staging table, invalid records go to rawland.quarantine with every
-//     error, shape changes are counted for rawland.drift;
+//     a. the run's records stream from the landing zone in batches of
+//     Transform.BatchSize; a bounded pool checks and converts the batches
+//     on all cores; valid rows travel as Arrow record batches into a temp
+//     staging table, invalid records into a temp quarantine table with
+//     every error, shape changes are counted for rawland.drift. Staging
+//     runs outside any transaction, one statement per batch, so that a
+//     batch DuckDB refuses for its data is bisected down to the records it
+//     refuses, which are quarantined with DuckDB's message (bisect.go);
+//     only a failure of the warehouse itself (I/O, memory, interrupt)
+//     fails the run;
+//     b. one DuckDB transaction begins; the quarantined records are copied
+//     into rawland.quarantine;
 //     c. the staged rows are merged into the stream's table (merge.go:
 //     one row per primary key; stale versions never overwrite newer ones);
 //     d. for reconcile runs the AfterRun hook runs inside the transaction;
@@ -36,7 +44,7 @@
 //     (re)created; the warehouse is closed so that analysts can open it.
 //
 // ReplayQuarantine re-validates quarantined records against the current
-// schemas and merges those that now pass, one transaction per stream. The
+// schemas and merges those that now pass, one transaction per run. The
 // raw landing is never modified. Query and Counts open the warehouse
 // read-only for `rawland sql` and `rawland status`.
 package transform

@@ -55,6 +55,11 @@ func ensureTable(ctx context.Context, tx *sql.Tx, s *Schema, warehousePath strin
 		if old.equal(f.t) {
 			continue
 		}
+		if old.kind == kDouble && f.t.kind == kKeyDecimal {
+			problems = append(problems, fmt.Sprintf("primary key column %s is DOUBLE in the warehouse, which merges distinct keys beyond 2^53 into one row; "+
+				"rawland now types number keys %s: rebuild the table (`rawland transform --rebuild %s`) to load every key exactly", quoteIdent(f.name), f.t.DDL(), s.Stream))
+			continue
+		}
 		if !widens(old, f.t, true) {
 			problems = append(problems, fmt.Sprintf("column %s is %s in the warehouse but the schema now makes it %s", quoteIdent(f.name), old.DDL(), f.t.DDL()))
 			continue
@@ -124,6 +129,8 @@ func widens(old, new *colType, top bool) bool {
 		return top || old.kind == kStruct || old.kind == kList || isNumeric(old) || old.kind == kBool
 	case kHugeint:
 		return old.kind == kBigint
+	case kKeyDecimal:
+		return old.kind == kBigint // 19 digits fit 28
 	case kDouble:
 		return old.kind == kBigint || old.kind == kHugeint
 	case kList:
@@ -202,6 +209,8 @@ func parseDuckType(s string) (*colType, string) {
 			t = tHugeint
 		case "DOUBLE":
 			t = tDouble
+		case tKeyDecimal.DDL():
+			t = tKeyDecimal
 		case "TIMESTAMP WITH TIME ZONE":
 			t = tTimestamp
 		case "DATE":

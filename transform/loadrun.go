@@ -29,44 +29,47 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 	start := time.Now()
 	now := t.o.Now().UTC()
 	var report []byte
-	err := t.w.inTx(ctx, func(tx *sql.Tx) error {
-		rr = RunReport{RunID: run.ID, Stream: s.Stream, Kind: run.Kind}
-		if err := createStage(ctx, tx, s); err != nil {
-			return err
-		}
-		st := newStager(s, t.w, tx, t.o.Workers, t.o.BatchSize, t.o.mode)
-		st.afterBatch = t.o.afterBatch
-		qw := &quarantineWriter{conn: t.w.conn, stream: s.Stream, runID: run.ID, now: now}
-		// On failure the appender must flush before the rollback, never
-		// after it (it would append outside the transaction).
-		defer qw.close()
-		drift := driftSet{}
-		var qkeys [][]any
-		feed := func(emit func(rawRec) error) error {
-			var seq int64
-			_, err := landing.Records(ctx, dir, func(r landing.Record) error {
-				seq++
-				return emit(rawRec{file: r.File, line: r.Line, seq: seq, data: r.Data})
-			})
-			return err
-		}
-		sink := func(b *batchOut) error {
-			rr.Records += int64(b.n)
-			rr.Quarantined += int64(len(b.quar))
-			drift.merge(b.drift)
-			if run.Kind == state.KindReconcile {
-				for _, q := range b.quar {
-					if !hasNil(q.keys) {
-						qkeys = append(qkeys, q.keys)
-					}
+	// Stage the run outside its transaction (bisect.go): the valid rows go
+	// to the staging table, the invalid ones to the quarantine staging
+	// table. Nothing there is visible to anyone until the transaction.
+	if err := createStage(ctx, t.w.conn, s); err != nil {
+		return rr, err
+	}
+	if err := createQuarStage(ctx, t.w.conn); err != nil {
+		return rr, err
+	}
+	st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
+	st.afterBatch = t.o.afterBatch
+	qw := &quarantineWriter{conn: t.w.conn, stream: s.Stream, runID: run.ID, now: now}
+	defer qw.close()
+	drift := driftSet{}
+	var qkeys [][]any
+	feed := func(emit func(rawRec) error) error {
+		var seq int64
+		_, err := landing.Records(ctx, dir, func(r landing.Record) error {
+			seq++
+			return emit(rawRec{file: r.File, line: r.Line, seq: seq, data: r.Data})
+		})
+		return err
+	}
+	sink := func(b *batchOut) error {
+		rr.Records += int64(b.n)
+		rr.Quarantined += int64(len(b.quar))
+		drift.merge(b.drift)
+		if run.Kind == state.KindReconcile {
+			for _, q := range b.quar {
+				if !hasNil(q.keys) {
+					qkeys = append(qkeys, q.keys)
 				}
 			}
-			return qw.write(b.quar)
 		}
-		if err := st.stage(ctx, feed, sink); err != nil {
-			return err
-		}
-		if err := qw.close(); err != nil {
+		return qw.write(b.quar)
+	}
+	if err := st.stage(ctx, feed, sink); err != nil {
+		return rr, err
+	}
+	err := t.w.inTx(ctx, func(tx *sql.Tx) error {
+		if err := qw.publish(ctx, tx); err != nil {
 			return err
 		}
 		mc, err := merge(ctx, tx, s, run.ID, run.Kind, landedAt(run), "")
@@ -98,7 +101,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 			VALUES (?, ?, ?, ?, ?, ?)`, s.Stream, run.ID, string(run.Kind), landedAt(run), now, string(report)); err != nil {
 			return fmt.Errorf("mark run transformed in the warehouse: %w", err)
 		}
-		return dropTemp(ctx, tx, stageTbl, mergeTbl, SnapshotKeysTable)
+		return dropTemp(ctx, tx, stageTbl, mergeTbl, SnapshotKeysTable, quarTbl)
 	})
 	if err != nil {
 		return rr, err
@@ -113,7 +116,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 }
 
 // createStage creates the (empty) temp staging table for the stream.
-func createStage(ctx context.Context, tx *sql.Tx, s *Schema) error {
+func createStage(ctx context.Context, tx execer, s *Schema) error {
 	cols := s.stageColumns()
 	defs := make([]string, len(cols))
 	for i, c := range cols {
@@ -125,7 +128,7 @@ func createStage(ctx context.Context, tx *sql.Tx, s *Schema) error {
 	return nil
 }
 
-func dropTemp(ctx context.Context, tx *sql.Tx, tables ...string) error {
+func dropTemp(ctx context.Context, tx execer, tables ...string) error {
 	for _, t := range tables {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp.main."+t); err != nil {
 			return fmt.Errorf("drop %s: %w", t, err)

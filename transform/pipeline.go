@@ -3,7 +3,6 @@ package transform
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"sync"
@@ -40,7 +39,7 @@ type batchOut struct {
 	n     int
 	rec   arrow.Record     // valid rows (loadArrow)
 	drows [][]driver.Value // valid rows (loadAppender)
-	valid []rawRec         // the valid records (data dropped)
+	valid []rawRec         // the valid records
 	quar  []qrec
 	drift driftSet
 }
@@ -57,7 +56,7 @@ func (b *batchOut) release() {
 type stager struct {
 	s       *Schema
 	w       *warehouse
-	tx      *sql.Tx
+	tx      execer // the staging table's connection (no transaction: bisect.go)
 	workers int
 	batch   int
 	mode    loadMode
@@ -73,7 +72,7 @@ type stager struct {
 
 var errStopped = errors.New("stopped after an earlier error")
 
-func newStager(s *Schema, w *warehouse, tx *sql.Tx, workers, batch int, mode loadMode) *stager {
+func newStager(s *Schema, w *warehouse, tx execer, workers, batch int, mode loadMode) *stager {
 	cols := s.stageColumns()
 	return &stager{s: s, w: w, tx: tx, workers: max(workers, 1), batch: max(batch, 1), mode: mode, cols: cols, sch: arrowSchema(cols)}
 }
@@ -171,7 +170,6 @@ func (st *stager) process(recs []rawRec) *batchOut {
 			continue
 		}
 		rows = append(rows, append(vd.row, r.seq))
-		r.data = nil
 		out.valid = append(out.valid, r)
 	}
 	if len(rows) == 0 {
@@ -192,7 +190,7 @@ func (st *stager) process(recs []rawRec) *batchOut {
 func (st *stager) load(ctx context.Context, out *batchOut) error {
 	switch {
 	case out.rec != nil:
-		return insertArrow(ctx, st.w.conn, st.tx, out.rec, stageTbl)
+		return st.loadArrow(ctx, out)
 	case out.drows != nil:
 		if st.app == nil {
 			app, err := newAppender(st.w.conn, "temp", "main", stageTbl)

@@ -1,14 +1,29 @@
 package transform
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
+
+// quarTbl collects a run's quarantined records while the run is staged
+// (outside the run's transaction); publish copies them into
+// rawland.quarantine inside it.
+const quarTbl = "_rawland_quar"
 
 // quarantineWriter appends a run's invalid records to rawland.quarantine:
 // the raw record exactly as landed, where it is (file, line) and every
 // validation error.
+//
+// Writing a record can never fail on its content: record is the landed
+// line as text when it is UTF-8 (NUL bytes included); when it is not,
+// record holds it with every invalid byte replaced by U+FFFD and
+// record_bytes holds the exact bytes (NULL otherwise). Reasons and paths
+// are made UTF-8 the same way.
 type quarantineWriter struct {
 	conn   *sql.Conn
 	stream string
@@ -17,12 +32,21 @@ type quarantineWriter struct {
 	app    *appender
 }
 
+// createQuarStage creates the (empty) temp table quarantined records
+// collect in, with rawland.quarantine's columns.
+func createQuarStage(ctx context.Context, ex execer) error {
+	if _, err := ex.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+quarTbl+" AS SELECT * FROM rawland.quarantine LIMIT 0"); err != nil {
+		return fmt.Errorf("create quarantine staging table: %w", err)
+	}
+	return nil
+}
+
 func (q *quarantineWriter) write(recs []qrec) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	if q.app == nil {
-		app, err := newAppender(q.conn, "", "rawland", "quarantine")
+		app, err := newAppender(q.conn, "temp", "main", quarTbl)
 		if err != nil {
 			return err
 		}
@@ -30,18 +54,40 @@ func (q *quarantineWriter) write(recs []qrec) error {
 	}
 	rows := make([][]driver.Value, len(recs))
 	for i, r := range recs {
-		rows[i] = []driver.Value{q.stream, q.runID, r.file, int64(r.line), string(r.data), errorList(r.errs), q.now, nil}
+		text, raw := recordText(r.data)
+		rows[i] = []driver.Value{q.stream, q.runID, r.file, int64(r.line), text, errorList(r.errs), q.now, nil, raw}
 	}
 	return q.app.append(rows)
 }
 
 func (q *quarantineWriter) close() error { return q.app.close() }
 
+// publish copies the collected records into rawland.quarantine, inside
+// the run's transaction.
+func (q *quarantineWriter) publish(ctx context.Context, tx execer) error {
+	if err := q.close(); err != nil {
+		return fmt.Errorf("quarantine: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO rawland.quarantine SELECT * FROM temp.main."+quarTbl); err != nil {
+		return fmt.Errorf("quarantine: %w", err)
+	}
+	return nil
+}
+
+// recordText is a landed line as rawland.quarantine's record (always
+// UTF-8) and record_bytes (the exact bytes, only when they are not UTF-8).
+func recordText(data []byte) (string, driver.Value) {
+	if utf8.Valid(data) {
+		return string(data), nil
+	}
+	return strings.ToValidUTF8(string(data), "\uFFFD"), append([]byte(nil), data...)
+}
+
 // errorList is the errors column value: a list of {path, reason}.
 func errorList(errs []FieldError) []any {
 	out := make([]any, len(errs))
 	for i, e := range errs {
-		out[i] = map[string]any{"path": e.Path, "reason": e.Reason}
+		out[i] = map[string]any{"path": strings.ToValidUTF8(e.Path, "\uFFFD"), "reason": strings.ToValidUTF8(e.Reason, "\uFFFD")}
 	}
 	return out
 }

@@ -95,7 +95,7 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 			path = filepath.Join(cfg.Dir, path)
 		}
 	}
-	s, err := loadSchema(path, true)
+	s, err := loadSchema(path, true, newRefPolicy(cfg))
 	if err != nil {
 		// name the config key and line too, on one line
 		return nil, &config.Error{File: cfg.Path, Line: st.SchemaLine, Key: "streams." + st.Name + ".schema",
@@ -122,6 +122,7 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 		case kStruct, kList, kJSON, kNull:
 			return nil, keyErr("primary_key", "primary key field %q maps to %s in %s: a key must be a string, integer, number, boolean or date", k, s.root.fields[i].t.DDL(), path)
 		}
+		s.root.fields[i].t = keyType(s.root.fields[i].t)
 		s.pk = append(s.pk, i)
 	}
 	if st.Cursor != nil && st.Cursor.Field != "" {
@@ -138,7 +139,7 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 		}
 		if t != nil {
 			switch t.kind {
-			case kTimestamp, kDate, kBigint, kHugeint, kDouble, kVarchar:
+			case kTimestamp, kDate, kBigint, kHugeint, kDouble, kKeyDecimal, kVarchar:
 				s.cursor = t
 			}
 		}
@@ -148,7 +149,8 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 
 // loadSchema compiles the schema file at path for validation and derives
 // its type. record says the root must be an object (a stream's record).
-func loadSchema(path string, record bool) (*Schema, error) {
+// Its $refs may name only files policy allows (schema_ref.go).
+func loadSchema(path string, record bool, policy refPolicy) (*Schema, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, &config.Error{File: path, Msg: err.Error()}
@@ -158,10 +160,17 @@ func loadSchema(path string, record bool) (*Schema, error) {
 	if err != nil {
 		return nil, &config.Error{File: path, Msg: fmt.Sprintf("read schema: %v", err)}
 	}
+	policy.files = map[string]bool{realPath(abs): true} // the schema itself, wherever the config puts it
+	if err := policy.checkRefs(docs, abs, map[string]bool{}); err != nil {
+		return nil, &config.Error{File: path, Msg: err.Error()}
+	}
 	sl := gojsonschema.NewSchemaLoader()
 	sl.Draft = gojsonschema.Draft7
-	sl.Validate = true
-	v, err := sl.Compile(gojsonschema.NewReferenceLoader("file://" + filepath.ToSlash(abs)))
+	sl.Validate = false // validateMeta does it: see there
+	if err := validateMeta(root); err != nil {
+		return nil, &config.Error{File: path, Msg: fmt.Sprintf("schema does not compile (JSON Schema draft-07): %v: fix the schema file", err)}
+	}
+	v, err := sl.Compile(refLoader{source: "file://" + filepath.ToSlash(abs), p: &policy})
 	if err != nil {
 		return nil, &config.Error{File: path, Msg: fmt.Sprintf("schema does not compile (JSON Schema draft-07): %v: fix the schema file", err)}
 	}

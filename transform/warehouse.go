@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS rawland.quarantine(
     stream VARCHAR NOT NULL, run_id VARCHAR NOT NULL, file VARCHAR NOT NULL, line BIGINT NOT NULL,
     record VARCHAR NOT NULL, errors STRUCT(path VARCHAR, reason VARCHAR)[] NOT NULL,
     quarantined_at TIMESTAMPTZ NOT NULL, replayed_at TIMESTAMPTZ);
+ALTER TABLE rawland.quarantine ADD COLUMN IF NOT EXISTS record_bytes BLOB;
 CREATE TABLE IF NOT EXISTS rawland.drift(
     stream VARCHAR NOT NULL, run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, kind VARCHAR NOT NULL,
     count BIGINT NOT NULL, example VARCHAR, first_seen TIMESTAMPTZ NOT NULL);
