@@ -266,7 +266,7 @@ func (n *node) format() string {
 // in a readable order ($schema, title, description, type first).
 func Marshal(s map[string]any) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := writeOrdered(&buf, s, ""); err != nil {
+	if err := writeOrdered(&buf, s, "", true); err != nil {
 		return nil, err
 	}
 	buf.WriteByte('\n')
@@ -275,7 +275,10 @@ func Marshal(s map[string]any) ([]byte, error) {
 
 var keyOrder = []string{"$schema", "title", "description", "type", "format", "enum", "required", "properties", "items"}
 
-func writeOrdered(buf *bytes.Buffer, v any, indent string) error {
+// writeOrdered writes v as indented JSON. Keys of a schema object come in
+// keyOrder; keys of a properties map (field names, which may well be
+// "type" or "format") come alphabetically.
+func writeOrdered(buf *bytes.Buffer, v any, indent string, schema bool) error {
 	m, ok := v.(map[string]any)
 	if !ok {
 		b, err := json.Marshal(v)
@@ -294,6 +297,9 @@ func writeOrdered(buf *bytes.Buffer, v any, indent string) error {
 		keys = append(keys, k)
 	}
 	rank := func(k string) int {
+		if !schema {
+			return 0
+		}
 		if i := slices.Index(keyOrder, k); i >= 0 {
 			return i
 		}
@@ -306,7 +312,6 @@ func writeOrdered(buf *bytes.Buffer, v any, indent string) error {
 		}
 		return keys[i] < keys[j]
 	})
-	// properties are maps of field names: alphabetical is what users scan
 	inner := indent + "  "
 	buf.WriteString("{\n")
 	for i, k := range keys {
@@ -314,7 +319,7 @@ func writeOrdered(buf *bytes.Buffer, v any, indent string) error {
 		buf.WriteString(inner)
 		buf.Write(kb)
 		buf.WriteString(": ")
-		if err := writeOrdered(buf, m[k], inner); err != nil {
+		if err := writeOrdered(buf, m[k], inner, !schema || k != "properties"); err != nil {
 			return err
 		}
 		if i < len(keys)-1 {
