@@ -193,8 +193,12 @@ func (a *app) loadConfig() error {
 	if err != nil {
 		return err
 	}
+	flag := ""
 	if a.dataFlag != "" {
-		cfg.DataDir = a.dataFlag
+		cfg.DataDir, flag = a.dataFlag, "--data"
+	}
+	if err := cfg.CheckDataDir(cfg.DataDir, flag); err != nil {
+		return err
 	}
 	// every schema must compile before anything runs (exit 2 otherwise)
 	if _, err := transform.CompileSchemas(cfg); err != nil {
