@@ -15,6 +15,8 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/sourcegraph/conc"
+
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
@@ -60,6 +62,9 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	store  *sqlitestore.Store
+	// stop ends the process promptly on signals and panics (nil when run
+	// in-process by tests).
+	stop *stopper
 }
 
 // usageError is a bad command line: exit 2.
@@ -76,14 +81,40 @@ func (e *busyError) Error() string { return e.err.Error() }
 func (e *busyError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// realMain is main with signal handling: the first SIGINT or SIGTERM
+// stops the command gracefully (exit 128+signal), a second one or a stop
+// longer than stopGrace exits at once (see stopper).
+func realMain(args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	st := newStopper(cancel, stderr, stopGrace, os.Exit)
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	done := make(chan struct{})
+	var wg conc.WaitGroup
+	wg.Go(func() { st.watch(sigc, done) })
+	code := runWith(ctx, st, args, stdout, stderr)
+	close(done)
+	wg.Wait()
+	if sig := st.interrupted(); sig != nil && code != exitOK {
+		fmt.Fprintf(stderr, "rawland: stopped by %v: work in flight was rolled back and leases released; run the command again to continue\n", sig)
+		return signalCode(sig)
+	}
+	return code
+}
+
+// run runs one rawland command line in-process (no signal handling).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return runWith(ctx, nil, args, stdout, stderr)
+}
+
+func runWith(ctx context.Context, st *stopper, args []string, stdout, stderr io.Writer) (code int) {
+	a := &app{stdout: stdout, stderr: stderr, stop: st}
+	defer a.recoverCommand(&code)
 	fs := flag.NewFlagSet("rawland", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	a.globalFlags(fs)
@@ -272,7 +303,7 @@ func printUsage(w io.Writer) {
 			fmt.Fprintf(w, "  %-11s   rawland %s %s\n", "", n, c.usage)
 		}
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 ok · 1 a stream failed · 2 bad usage/config/schema · 75 busy (another run holds the stream or warehouse)")
+	fmt.Fprintln(w, "\nexit codes: 0 ok · 1 a stream failed · 2 bad usage/config/schema · 70 internal error · 75 busy (another run holds the stream or warehouse) · 130/143 stopped by SIGINT/SIGTERM")
 }
 
 // parseFlags parses a command's flags and allows them before or after
