@@ -176,17 +176,51 @@ func (a *app) exitCode(cmd *command, err error) int {
 	case errors.As(err, &held), errors.As(err, &be):
 		code = exitBusy
 	case errors.Is(err, errStreamsFailed):
-		return exitFailed // the per-stream lines already said why
+		// the per-stream lines already said why; the data directory may
+		// say what to do
+		if hint := a.hint(err); hint != "" {
+			a.printErr(cmd, exitFailed, nil, hint)
+		}
+		return exitFailed
 	default:
 		code = exitFailed
 	}
-	if a.logFormat == "json" && a.log != nil {
-		// cron with --log-format json: the final error is a log record too
-		a.log.Error("command failed", "command", cmd.name, "exit_code", code, "err", err.Error())
-		return code
+	hint := ""
+	if code == exitFailed {
+		hint = a.hint(err)
 	}
-	fmt.Fprintf(a.stderr, "rawland %s: %v\n", cmd.name, err)
+	a.printErr(cmd, code, err, hint)
 	return code
+}
+
+// hint diagnoses the data directory after a failure (dataDirHint).
+func (a *app) hint(err error) string {
+	if a.cfg == nil && a.dataFlag == "" {
+		return ""
+	}
+	return dataDirHint(a.dataDir(), err)
+}
+
+// printErr reports a failed command: a line on stderr, or with
+// --log-format json a log record (cron reads one format).
+func (a *app) printErr(cmd *command, code int, err error, hint string) {
+	if a.logFormat == "json" && a.log != nil {
+		attrs := []any{"command", cmd.name, "exit_code", code}
+		if err != nil {
+			attrs = append(attrs, "err", err.Error())
+		}
+		if hint != "" {
+			attrs = append(attrs, "hint", hint)
+		}
+		a.log.Error("command failed", attrs...)
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "rawland %s: %v\n", cmd.name, err)
+	}
+	if hint != "" {
+		fmt.Fprintf(a.stderr, "rawland %s: hint: %s\n", cmd.name, hint)
+	}
 }
 
 // errStreamsFailed: at least one stream failed and its error was printed.
