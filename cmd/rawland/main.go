@@ -101,7 +101,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	close(done)
 	wg.Wait()
 	if sig := st.interrupted(); sig != nil && code != exitOK {
-		fmt.Fprintf(stderr, "rawland: stopped by %v: work in flight was rolled back and leases released; run the command again to continue\n", sig)
+		fmt.Fprintf(stderr, "rawland: stopped by %s: work in flight was rolled back and leases released; run the command again to continue\n", sigName(sig))
 		return signalCode(sig)
 	}
 	return code

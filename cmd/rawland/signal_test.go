@@ -290,7 +290,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 		}
 		w.cmd.Process.Signal(syscall.SIGTERM)
 		code, out := w.wait(t, "ingest after SIGTERM")
-		if code != exitSignalBase+int(syscall.SIGTERM) || !strings.Contains(out, "stopped by terminated") {
+		if code != exitSignalBase+int(syscall.SIGTERM) || !strings.Contains(out, "stopped by SIGTERM") {
 			t.Fatalf("exit %d, want 143 and a message:\n%s", code, out)
 		}
 		checkCleanStop(t, dir)
@@ -326,7 +326,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 			if code != exitSignalBase+int(syscall.SIGTERM) {
 				t.Fatalf("exit %d, want 143:\n%s", code, out)
 			}
-			if want := "stopped by terminated"; twice {
+			if want := "stopped by SIGTERM"; twice {
 				if want = "second signal"; !strings.Contains(out, want) || !strings.Contains(out, "crash-safe") {
 					t.Fatalf("no %q message:\n%s", want, out)
 				}

@@ -60,6 +60,19 @@ func signalCode(sig os.Signal) int {
 	return exitFailed
 }
 
+// sigName is SIGINT, SIGTERM… (Go's String gives "interrupt", "terminated").
+func sigName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
+}
+
 // watch handles signals until done is closed.
 func (s *stopper) watch(sigc <-chan os.Signal, done <-chan struct{}) {
 	for {
@@ -81,12 +94,12 @@ func (s *stopper) signal(sig os.Signal) {
 	}
 	s.mu.Unlock()
 	if again {
-		fmt.Fprintf(s.stderr, "rawland: second signal (%v): exiting now; %s\n", sig, crashSafe)
+		fmt.Fprintf(s.stderr, "rawland: second signal (%s): exiting now; %s\n", sigName(sig), crashSafe)
 		s.exit(signalCode(sig))
 		return
 	}
-	fmt.Fprintf(s.stderr, "rawland: %v: stopping (rolling back and releasing leases; send it again to exit at once)\n", sig)
-	s.begin(signalCode(sig), fmt.Errorf("stopped by %v", sig))
+	fmt.Fprintf(s.stderr, "rawland: %s: stopping (rolling back and releasing leases; send it again to exit at once)\n", sigName(sig))
+	s.begin(signalCode(sig), fmt.Errorf("stopped by %s", sigName(sig)))
 }
 
 // panicked starts a stop after a panic in any goroutine: the others are

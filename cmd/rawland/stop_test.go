@@ -71,7 +71,7 @@ func TestStopper(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		s := newStopper(cancel, &syncBuf{}, time.Hour, func(int) {})
 		s.signal(syscall.SIGTERM)
-		if c := context.Cause(ctx); c == nil || !strings.Contains(c.Error(), "terminated") {
+		if c := context.Cause(ctx); c == nil || !strings.Contains(c.Error(), "SIGTERM") {
 			t.Fatalf("cause %v", c)
 		}
 		if !errors.Is(ctx.Err(), context.Canceled) || s.interrupted() != syscall.SIGTERM {
