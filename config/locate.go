@@ -26,8 +26,11 @@ var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 // and a one-line flow mapping ({base_url: …, concurrency: abc}) holds many
 // keys on one line; walking the tree names the exact key.
 func locate(n *yaml.Node, t reflect.Type, path string) *badNode {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode {
+		// not followed: an alias may point at its own ancestor or expand
+		// exponentially (yaml.v3 refuses both when decoding; the walk
+		// must not hang on them either)
+		return nil
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil // null decodes to the zero value of anything

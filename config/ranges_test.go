@@ -55,6 +55,7 @@ func TestConfigThatCannotWork(t *testing.T) {
 		{"unknown key in flow mapping", withSource("colour: red"), "sources.api.colour", 2, "valid keys here are"},
 		{"duplicate key", withSource("timeout: 1s, timeout: 2s"), "sources.api.timeout", 2, "duplicate key"},
 		{"integer too large for yaml", rangeBase + "transform: {batch_size: 99999999999999999999}\n", "transform.batch_size", 9, "want a whole number"},
+		{"self-referencing alias", "sources: &s {api: *s}\n", "sources.api", 1, "not a known key"},
 		{"size overflows", withSource("max_response_bytes: 99999999999GiB"), "sources.api.max_response_bytes", 2, "too large"},
 		// validator errors inside flow mappings name the key too
 		{"batch_size absurd", rangeBase + "transform: {lock_wait: 1s, batch_size: 99999999999999}\n", "transform.batch_size", 9, "1 to 1,000,000"},

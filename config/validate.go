@@ -84,7 +84,7 @@ func (v *validator) source(name string, s *Source) {
 	if s.BaseURL == "" {
 		v.fail(k("base_url"), "missing base_url: set the upstream's address, e.g. https://api.example.com")
 	} else if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.fail(k("base_url"), "bad base_url %q: want an absolute http(s) URL", s.BaseURL)
+		v.fail(k("base_url"), "bad base_url %q: want an absolute http(s) URL such as https://api.example.com", s.BaseURL)
 	}
 	s.Auth.Line = lineOf(v.root, k("auth")...)
 	a := &s.Auth
@@ -208,7 +208,7 @@ func (v *validator) stream(name string, s *Stream) {
 func (v *validator) pagination(keys []string, p *Pagination) {
 	need := func(field, val string) {
 		if val == "" {
-			v.fail(append(keys, field), "pagination type %s needs %s", p.Type, field)
+			v.fail(append(keys, field), "pagination type %s needs %s: add it (see the README's pagination types)", p.Type, field)
 		}
 	}
 	key := func(f string) []string { return append(slices.Clip(keys), f) }
@@ -251,16 +251,16 @@ func (v *validator) deltaQueue(keys []string, s *Stream) {
 		return
 	}
 	if dq.List.Path == "" {
-		v.fail(append(keys, "list", "path"), "missing list.path")
+		v.fail(append(keys, "list", "path"), "missing list.path: the delta queue's list endpoint, e.g. /delta")
 	}
 	if dq.List.IDs == "" {
 		dq.List.IDs = "ids"
 	}
 	if !strings.Contains(dq.Fetch.Path, "{id}") {
-		v.fail(append(keys, "fetch", "path"), "fetch.path %q must contain {id}", dq.Fetch.Path)
+		v.fail(append(keys, "fetch", "path"), "fetch.path %q must contain {id}, where each record's ID goes, e.g. \"/records/{id}\"", dq.Fetch.Path)
 	}
 	if dq.Clear.Path == "" {
-		v.fail(append(keys, "clear", "path"), "missing clear.path")
+		v.fail(append(keys, "clear", "path"), "missing clear.path: the endpoint that acknowledges fetched IDs, e.g. /delta/clear")
 	}
 	if dq.Clear.Method == "" {
 		dq.Clear.Method = "POST"
@@ -291,7 +291,7 @@ func (v *validator) schema(keys []string, s *Stream) {
 	if !json.Valid(data) {
 		var x any
 		err := json.Unmarshal(data, &x)
-		v.fail(keys, "schema file %s is not valid JSON: %v", p, err)
+		v.fail(keys, "schema file %s is not valid JSON: %v: fix the file", p, err)
 	}
 }
 
