@@ -26,6 +26,8 @@ type Config struct {
 	Path string `yaml:"-"`
 	// Dir is the directory relative paths (schemas) are resolved against.
 	Dir string `yaml:"-"`
+	// dataDirLine is the line of data_dir in the file, for CheckDataDir.
+	dataDirLine int
 }
 
 // Source is one upstream HTTP API.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -72,6 +73,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		if b := locate(root.Content[0], reflect.TypeFor[Config](), ""); b != nil {
+			return nil, &Error{File: name, Line: b.line, Key: b.key, Msg: b.msg}
+		}
 		ce := yamlError(name, err).(*Error)
 		ce.Key = keyAtLine(root.Content[0], ce.Line, "")
 		return nil, ce

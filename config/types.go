@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -50,14 +51,14 @@ func (s *Size) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// ParseSize parses a byte size with an optional B, KiB, MiB or GiB suffix.
+// ParseSize parses a byte size with an optional B, KiB, MiB, GiB or TiB suffix.
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	mult := int64(1)
 	for _, u := range []struct {
 		suffix string
 		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
 		if strings.HasSuffix(t, u.suffix) {
 			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
 			break
@@ -66,6 +67,9 @@ func ParseSize(s string) (int64, error) {
 	v, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || v < 0 {
 		return 0, fmt.Errorf("bad size %q: want a byte count such as 1048576, 512KiB, 64MiB or 1GiB", s)
+	}
+	if v > math.MaxInt64/mult {
+		return 0, fmt.Errorf("size %q is too large for a 64-bit byte count", s)
 	}
 	return v * mult, nil
 }

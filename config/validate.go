@@ -33,32 +33,24 @@ func (v *validator) validate() {
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
+	if v.set([]string{"data_dir"}) {
+		c.dataDirLine = lineOf(v.root, "data_dir")
+	}
 	if !filepath.IsAbs(c.DataDir) {
 		// like schema paths: relative to the config file, so that
 		// `rawland --config /srv/etl/rawland.yaml` works from any directory
 		c.DataDir = filepath.Join(c.Dir, c.DataDir)
 	}
-	if c.LeaseTTL == 0 {
-		c.LeaseTTL = Duration(DefaultLeaseTTL)
+	v.checkDur([]string{"lease_ttl"}, &c.LeaseTTL, rangeLeaseTTL)
+	v.checkDur([]string{"reconcile", "every"}, &c.Reconcile.Every, rangeReconcileEvery)
+	v.checkDur([]string{"transform", "lock_wait"}, &c.Transform.LockWait, rangeLockWait)
+	v.checkInt([]string{"transform", "batch_size"}, &c.Transform.BatchSize, rangeBatchSize)
+	if v.set([]string{"transform", "memory_limit"}) && c.Transform.MemoryLimit < Size(rangeMemoryLimit.min) {
+		v.fail([]string{"transform", "memory_limit"}, "memory_limit %s is too small for DuckDB: use 64MiB or more", FormatSize(int64(c.Transform.MemoryLimit)))
+	} else {
+		v.checkSize([]string{"transform", "memory_limit"}, &c.Transform.MemoryLimit, rangeMemoryLimit)
 	}
-	if c.Reconcile.Every == 0 {
-		c.Reconcile.Every = Duration(DefaultReconcileEvery)
-	}
-	if c.Transform.LockWait == 0 {
-		c.Transform.LockWait = Duration(DefaultLockWait)
-	}
-	if c.Transform.BatchSize <= 0 {
-		c.Transform.BatchSize = DefaultBatchSize
-	}
-	if c.Transform.MemoryLimit == 0 {
-		c.Transform.MemoryLimit = DefaultMemoryLimit
-	}
-	if c.Transform.MemoryLimit < 64<<20 {
-		v.fail([]string{"transform", "memory_limit"}, "memory_limit %d bytes is too small for DuckDB: use 64MiB or more", c.Transform.MemoryLimit)
-	}
-	if c.Landing.RollBytes <= 0 {
-		c.Landing.RollBytes = DefaultRollBytes
-	}
+	v.checkSize([]string{"landing", "roll_bytes"}, &c.Landing.RollBytes, rangeRollBytes)
 	switch c.Landing.Compression {
 	case "":
 		c.Landing.Compression = "none"
@@ -78,6 +70,8 @@ func (v *validator) validate() {
 	for _, name := range sortedKeys(c.Streams) {
 		v.stream(name, c.Streams[name])
 	}
+	collisions(v, "sources", c.Sources, "quota state files are named after sources, and a case-insensitive filesystem would merge them")
+	collisions(v, "streams", c.Streams, "DuckDB table names and raw directory names are case-insensitive, so both streams would share one table")
 }
 
 func (v *validator) source(name string, s *Source) {
@@ -90,7 +84,7 @@ func (v *validator) source(name string, s *Source) {
 	if s.BaseURL == "" {
 		v.fail(k("base_url"), "missing base_url: set the upstream's address, e.g. https://api.example.com")
 	} else if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.fail(k("base_url"), "bad base_url %q: want an absolute http(s) URL", s.BaseURL)
+		v.fail(k("base_url"), "bad base_url %q: want an absolute http(s) URL such as https://api.example.com", s.BaseURL)
 	}
 	s.Auth.Line = lineOf(v.root, k("auth")...)
 	a := &s.Auth
@@ -115,33 +109,24 @@ func (v *validator) source(name string, s *Source) {
 	default:
 		v.fail(k("auth", "type"), "unknown auth type %q: use none, bearer, basic, header or query", a.Type)
 	}
-	if s.Concurrency < 0 {
-		v.fail(k("concurrency"), "concurrency must be positive")
+	v.checkInt(k("concurrency"), &s.Concurrency, rangeConcurrency)
+	if s.RateLimit != nil {
+		for _, f := range []string{"requests", "per"} {
+			if !v.set(k("rate_limit", f)) {
+				v.fail(k("rate_limit", f), "rate_limit needs requests and per, e.g. {requests: 5000, per: 1h}")
+			}
+		}
+		v.checkInt(k("rate_limit", "requests"), &s.RateLimit.Requests, rangeRequests)
+		v.checkDur(k("rate_limit", "per"), &s.RateLimit.Per, rangeRatePer)
 	}
-	if s.Concurrency == 0 {
-		s.Concurrency = DefaultConcurrency
+	v.checkInt(k("retry", "max_attempts"), &s.Retry.MaxAttempts, rangeAttempts)
+	v.checkDur(k("retry", "initial_backoff"), &s.Retry.InitialBackoff, rangeInitialBackoff)
+	v.checkDur(k("retry", "max_backoff"), &s.Retry.MaxBackoff, rangeMaxBackoff)
+	if s.Retry.MaxBackoff < s.Retry.InitialBackoff {
+		v.fail(k("retry", "max_backoff"), "max_backoff %s is below initial_backoff %s: raise max_backoff or lower initial_backoff", FormatDuration(s.Retry.MaxBackoff.D()), FormatDuration(s.Retry.InitialBackoff.D()))
 	}
-	if s.RateLimit != nil && (s.RateLimit.Requests <= 0 || s.RateLimit.Per <= 0) {
-		v.fail(k("rate_limit"), "rate_limit needs requests > 0 and per > 0, e.g. {requests: 5000, per: 1h}")
-	}
-	if s.Retry.MaxAttempts < 0 {
-		v.fail(k("retry", "max_attempts"), "max_attempts must be positive")
-	}
-	if s.Retry.MaxAttempts == 0 {
-		s.Retry.MaxAttempts = DefaultMaxAttempts
-	}
-	if s.Retry.InitialBackoff == 0 {
-		s.Retry.InitialBackoff = Duration(DefaultInitialBackoff)
-	}
-	if s.Retry.MaxBackoff == 0 {
-		s.Retry.MaxBackoff = Duration(DefaultMaxBackoff)
-	}
-	if s.Timeout == 0 {
-		s.Timeout = Duration(DefaultTimeout)
-	}
-	if s.MaxResponseBytes == 0 {
-		s.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	v.checkDur(k("timeout"), &s.Timeout, rangeTimeout)
+	v.checkSize(k("max_response_bytes"), &s.MaxResponseBytes, rangeMaxResponseBytes)
 	for i, o := range s.AllowedOrigins {
 		norm, err := NormalizeOrigin(o)
 		if err != nil {
@@ -159,6 +144,8 @@ func (v *validator) stream(name string, s *Stream) {
 	k := func(ks ...string) []string { return append([]string{"streams", name}, ks...) }
 	if !identRE.MatchString(name) {
 		v.fail(k(), "stream name %q must be letters, digits and underscores (it names a table and a directory)", name)
+	} else if strings.HasPrefix(strings.ToLower(name), "_rawland") {
+		v.fail(k(), "stream name %q is reserved (rawland's own tables start with _rawland): rename the stream", name)
 	}
 	if s == nil {
 		v.fail(k(), "empty stream: it needs source, path, primary_key and schema")
@@ -213,30 +200,19 @@ func (v *validator) stream(name string, s *Stream) {
 		}
 		v.pagination(k("reconcile", "pagination"), &s.Reconcile.Pagination)
 	}
-	if s.MaxPages < 0 {
-		v.fail(k("max_pages"), "max_pages must be > 0 (default %d)", DefaultMaxPages)
-	}
-	if s.MaxPages == 0 {
-		s.MaxPages = DefaultMaxPages
-	}
-	if s.MaxDuration < 0 {
-		v.fail(k("max_duration"), "max_duration must be > 0 (default %s)", time.Duration(DefaultMaxDuration))
-	}
-	if s.MaxDuration == 0 {
-		s.MaxDuration = Duration(DefaultMaxDuration)
-	}
+	v.checkInt(k("max_pages"), &s.MaxPages, rangeMaxPages)
+	v.checkDur(k("max_duration"), &s.MaxDuration, rangeMaxDuration)
 	v.schema(k("schema"), s)
 }
 
 func (v *validator) pagination(keys []string, p *Pagination) {
 	need := func(field, val string) {
 		if val == "" {
-			v.fail(append(keys, field), "pagination type %s needs %s", p.Type, field)
+			v.fail(append(keys, field), "pagination type %s needs %s: add it (see the README's pagination types)", p.Type, field)
 		}
 	}
-	if p.PageSize < 0 {
-		v.fail(append(keys, "page_size"), "page_size must be > 0 (records in a full page)")
-	}
+	key := func(f string) []string { return append(slices.Clip(keys), f) }
+	v.checkInt(key("page_size"), &p.PageSize, rangePageRecords)
 	switch p.Type {
 	case "", PageNone:
 		p.Type = PageNone
@@ -249,18 +225,20 @@ func (v *validator) pagination(keys []string, p *Pagination) {
 	case PageOffset:
 		need("param", p.Param)
 		need("limit_param", p.LimitParam)
-		if p.Limit <= 0 {
-			v.fail(append(keys, "limit"), "pagination type offset needs limit > 0 (records per page)")
+		if !v.set(key("limit")) {
+			v.fail(key("limit"), "pagination type offset needs limit (records per page, %s to %s)", num(rangePageRecords.min), num(rangePageRecords.max))
 		}
+		v.checkInt(key("limit"), &p.Limit, rangePageRecords)
 	case PagePage:
 		need("param", p.Param)
 		if p.Start == nil {
-			one := 1
-			p.Start = &one
+			p.Start = new(int)
 		}
-		if p.SizeParam != "" && p.Size <= 0 {
-			v.fail(append(keys, "size"), "size_param is set: size must be > 0")
+		v.checkInt(key("start"), p.Start, rangePageStart)
+		if p.SizeParam != "" && !v.set(key("size")) {
+			v.fail(key("size"), "size_param is set: size must be set too (records per page, %s to %s)", num(rangePageRecords.min), num(rangePageRecords.max))
 		}
+		v.checkInt(key("size"), &p.Size, rangePageRecords)
 	default:
 		v.fail(append(keys, "type"), "unknown pagination type %q: use none, link, next_url, cursor, offset or page", p.Type)
 	}
@@ -273,16 +251,16 @@ func (v *validator) deltaQueue(keys []string, s *Stream) {
 		return
 	}
 	if dq.List.Path == "" {
-		v.fail(append(keys, "list", "path"), "missing list.path")
+		v.fail(append(keys, "list", "path"), "missing list.path: the delta queue's list endpoint, e.g. /delta")
 	}
 	if dq.List.IDs == "" {
 		dq.List.IDs = "ids"
 	}
 	if !strings.Contains(dq.Fetch.Path, "{id}") {
-		v.fail(append(keys, "fetch", "path"), "fetch.path %q must contain {id}", dq.Fetch.Path)
+		v.fail(append(keys, "fetch", "path"), "fetch.path %q must contain {id}, where each record's ID goes, e.g. \"/records/{id}\"", dq.Fetch.Path)
 	}
 	if dq.Clear.Path == "" {
-		v.fail(append(keys, "clear", "path"), "missing clear.path")
+		v.fail(append(keys, "clear", "path"), "missing clear.path: the endpoint that acknowledges fetched IDs, e.g. /delta/clear")
 	}
 	if dq.Clear.Method == "" {
 		dq.Clear.Method = "POST"
@@ -290,15 +268,8 @@ func (v *validator) deltaQueue(keys []string, s *Stream) {
 	if dq.Clear.IDs == "" {
 		dq.Clear.IDs = "ids"
 	}
-	if dq.Batch < 0 {
-		v.fail(append(keys, "batch"), "batch must be positive")
-	}
-	if dq.Batch == 0 {
-		dq.Batch = DefaultDQBatch
-	}
-	if dq.Deadline == 0 {
-		dq.Deadline = Duration(DefaultDQDeadline)
-	}
+	v.checkInt(append(slices.Clip(keys), "batch"), &dq.Batch, rangeDQBatch)
+	v.checkDur(append(slices.Clip(keys), "deadline"), &dq.Deadline, rangeDQDeadline)
 }
 
 func (v *validator) schema(keys []string, s *Stream) {
@@ -320,7 +291,7 @@ func (v *validator) schema(keys []string, s *Stream) {
 	if !json.Valid(data) {
 		var x any
 		err := json.Unmarshal(data, &x)
-		v.fail(keys, "schema file %s is not valid JSON: %v", p, err)
+		v.fail(keys, "schema file %s is not valid JSON: %v: fix the file", p, err)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/sourcegraph/conc/stream"
+
+	"github.com/rawland/rawland/internal/crashpoint"
 )
 
 // loadMode says how valid rows reach the staging table.
@@ -91,21 +93,49 @@ func (st *stager) failed() error {
 	return st.err
 }
 
+// errPanicked stops the feed when a worker or a callback panicked; the
+// panic itself is re-raised by the stream's Wait.
+var errPanicked = errors.New("stopped after a panic")
+
+// stopOnPanic is deferred in the stream's tasks and callbacks: a panic
+// fails the stager at once, so the feed stops producing batches, and then
+// continues to conc, which re-raises it in Wait.
+func (st *stager) stopOnPanic() {
+	if r := recover(); r != nil {
+		st.fail(errPanicked)
+		panic(r)
+	}
+}
+
 // stage checks every record feed emits and stages the valid ones; sink
 // gets each batch's outcome (quarantine, drift, valid records) on one
 // goroutine, in feed order. Memory is bounded by a few batches per worker.
 func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) error, sink func(*batchOut) error) error {
 	s := stream.New().WithMaxGoroutines(st.workers)
+	defer func() {
+		if r := recover(); r != nil {
+			// the feed panicked: stop the workers and let them finish
+			// before the caller rolls the transaction back
+			st.fail(errPanicked)
+			func() {
+				defer func() { _ = recover() }()
+				s.Wait()
+			}()
+			panic(r)
+		}
+	}()
 	var buf []rawRec
 	flush := func() {
 		recs := buf
 		buf = make([]rawRec, 0, st.batch)
 		s.Go(func() stream.Callback {
+			defer st.stopOnPanic()
 			var out *batchOut
 			if st.failed() == nil {
 				out = st.process(recs)
 			}
 			return func() {
+				defer st.stopOnPanic()
 				if out == nil {
 					return
 				}
@@ -159,6 +189,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 
 // process checks one batch; it runs on a worker.
 func (st *stager) process(recs []rawRec) *batchOut {
+	crashpoint.Hit("transform_batch")
 	var c converter
 	out := &batchOut{n: len(recs), drift: driftSet{}}
 	rows := make([][]any, 0, len(recs))

@@ -189,7 +189,18 @@ func (w *warehouse) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin warehouse transaction: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	// a panic in fn rolls back too: an open transaction would block the
+	// deferred close of the connection, and the process would hang
+	// holding the warehouse instead of ending with the panic
+	done := false
+	defer func() {
+		if !done {
+			tx.Rollback()
+		}
+	}()
+	err = fn(tx)
+	done = true
+	if err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("roll back: %w", rerr))
 		}

@@ -114,6 +114,7 @@ func (a *app) ingestStreams(ctx context.Context, streams []*config.Stream, kind 
 	p := pool.New().WithMaxGoroutines(max(parallel, 1))
 	for i, s := range streams {
 		p.Go(func() {
+			defer a.guard()
 			res, err := ingest.Stream(ctx, opts, s)
 			results[i] = streamResult{stream: s.Name, res: res, err: err}
 		})

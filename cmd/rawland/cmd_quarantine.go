@@ -116,6 +116,8 @@ func quarantineReplay(ctx context.Context, a *app, args []string) error {
 		return nil
 	case errors.Is(err, transform.ErrWarehouseBusy), errors.Is(err, config.ErrInvalid):
 		return transformExit(err)
+	case rep.Err() == nil:
+		return err // failed before any stream: no line above says why
 	}
 	return errStreamsFailed
 }

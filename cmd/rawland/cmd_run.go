@@ -105,6 +105,11 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return finish(a, lines, start, &busyError{err: terr})
 	case terr != nil && errors.Is(terr, config.ErrInvalid):
 		return terr
+	case terr != nil && rep.Err() == nil:
+		// failed before any stream (state store, warehouse)
+		for _, n := range readyNames {
+			lines[n].add(stFailed, "transform failed: "+terr.Error())
+		}
 	}
 
 	// 3. reconcile where due
@@ -134,6 +139,10 @@ func runRun(ctx context.Context, a *app, args []string) error {
 			if terr != nil && errors.Is(terr, transform.ErrWarehouseBusy) {
 				for _, s := range due {
 					lines[s.Name].add(stBusy, "reconcile waits: "+terr.Error())
+				}
+			} else if terr != nil && rep.Err() == nil {
+				for _, s := range due {
+					lines[s.Name].add(stFailed, "reconcile failed: "+terr.Error())
 				}
 			}
 		}

@@ -43,6 +43,10 @@ func runTransformCmd(ctx context.Context, a *app, args []string) error {
 		return errStreamsFailed
 	case errors.Is(err, transform.ErrWarehouseBusy), errors.Is(err, config.ErrInvalid), errors.Is(err, context.Canceled):
 		return transformExit(err)
+	case rep.Err() == nil:
+		// failed before any stream (state store, warehouse): no
+		// per-stream line says why, so the error must
+		return err
 	}
 	return errStreamsFailed // the per-stream lines said why
 }

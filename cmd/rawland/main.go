@@ -15,6 +15,8 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/sourcegraph/conc"
+
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
@@ -62,6 +64,9 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	store  *sqlitestore.Store
+	// stop ends the process promptly on signals and panics (nil when run
+	// in-process by tests).
+	stop *stopper
 }
 
 // usageError is a bad command line: exit 2.
@@ -78,14 +83,40 @@ func (e *busyError) Error() string { return e.err.Error() }
 func (e *busyError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// realMain is main with signal handling: the first SIGINT or SIGTERM
+// stops the command gracefully (exit 128+signal), a second one or a stop
+// longer than stopGrace exits at once (see stopper).
+func realMain(args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	st := newStopper(cancel, stderr, stopGrace, os.Exit)
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	done := make(chan struct{})
+	var wg conc.WaitGroup
+	wg.Go(func() { st.watch(sigc, done) })
+	code := runWith(ctx, st, args, stdout, stderr)
+	close(done)
+	wg.Wait()
+	if sig := st.interrupted(); sig != nil && code != exitOK {
+		fmt.Fprintf(stderr, "rawland: stopped by %s: work in flight was rolled back and leases released; run the command again to continue\n", sigName(sig))
+		return signalCode(sig)
+	}
+	return code
+}
+
+// run runs one rawland command line in-process (no signal handling).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return runWith(ctx, nil, args, stdout, stderr)
+}
+
+func runWith(ctx context.Context, st *stopper, args []string, stdout, stderr io.Writer) (code int) {
+	a := &app{stdout: stdout, stderr: stderr, stop: st}
+	defer a.recoverCommand(&code)
 	fs := flag.NewFlagSet("rawland", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	a.globalFlags(fs)
@@ -152,17 +183,51 @@ func (a *app) exitCode(cmd *command, err error) int {
 	case errors.As(err, &held), errors.As(err, &be):
 		code = exitBusy
 	case errors.Is(err, errStreamsFailed):
-		return exitFailed // the per-stream lines already said why
+		// the per-stream lines already said why; the data directory may
+		// say what to do
+		if hint := a.hint(err); hint != "" {
+			a.printErr(cmd, exitFailed, nil, hint)
+		}
+		return exitFailed
 	default:
 		code = exitFailed
 	}
-	if a.logFormat == "json" && a.log != nil {
-		// cron with --log-format json: the final error is a log record too
-		a.log.Error("command failed", "command", cmd.name, "exit_code", code, "err", err.Error())
-		return code
+	hint := ""
+	if code == exitFailed {
+		hint = a.hint(err)
 	}
-	fmt.Fprintf(a.stderr, "rawland %s: %v\n", cmd.name, err)
+	a.printErr(cmd, code, err, hint)
 	return code
+}
+
+// hint diagnoses the data directory after a failure (dataDirHint).
+func (a *app) hint(err error) string {
+	if a.cfg == nil && a.dataFlag == "" {
+		return ""
+	}
+	return dataDirHint(a.dataDir(), err)
+}
+
+// printErr reports a failed command: a line on stderr, or with
+// --log-format json a log record (cron reads one format).
+func (a *app) printErr(cmd *command, code int, err error, hint string) {
+	if a.logFormat == "json" && a.log != nil {
+		attrs := []any{"command", cmd.name, "exit_code", code}
+		if err != nil {
+			attrs = append(attrs, "err", err.Error())
+		}
+		if hint != "" {
+			attrs = append(attrs, "hint", hint)
+		}
+		a.log.Error("command failed", attrs...)
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "rawland %s: %v\n", cmd.name, err)
+	}
+	if hint != "" {
+		fmt.Fprintf(a.stderr, "rawland %s: hint: %s\n", cmd.name, hint)
+	}
 }
 
 // errStreamsFailed: at least one stream failed and its error was printed.
@@ -200,8 +265,12 @@ func (a *app) loadConfig() error {
 	if err != nil {
 		return err
 	}
+	flag := ""
 	if a.dataFlag != "" {
-		cfg.DataDir = a.dataFlag
+		cfg.DataDir, flag = a.dataFlag, "--data"
+	}
+	if err := cfg.CheckDataDir(cfg.DataDir, flag); err != nil {
+		return err
 	}
 	// every schema must compile before anything runs (exit 2 otherwise)
 	if _, err := transform.CompileSchemas(cfg); err != nil {
@@ -275,7 +344,7 @@ func printUsage(w io.Writer) {
 			fmt.Fprintf(w, "  %-11s   rawland %s %s\n", "", n, c.usage)
 		}
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 ok · 1 a stream failed · 2 bad usage/config/schema · 75 busy (another run holds the stream or warehouse)")
+	fmt.Fprintln(w, "\nexit codes: 0 ok · 1 a stream failed · 2 bad usage/config/schema · 70 internal error · 75 busy (another run holds the stream or warehouse) · 130/143 stopped by SIGINT/SIGTERM")
 }
 
 // wantsHelp reports whether a command's arguments ask for help (-h,

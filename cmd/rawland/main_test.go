@@ -15,7 +15,7 @@ import (
 // rawland (so crash tests can SIGKILL a real process).
 func TestMain(m *testing.M) {
 	if os.Getenv("RAWLAND_AS_MAIN") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

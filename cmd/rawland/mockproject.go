@@ -26,6 +26,7 @@ func (a *app) serveMock(mock *mockapi.Server) (url string, stop func(), err erro
 	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}
 	var wg conc.WaitGroup
 	wg.Go(func() {
+		defer a.guard()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("mock upstream", "err", err)
 		}
