@@ -66,6 +66,8 @@ func sqlShell(ctx context.Context, a *app, wh, format string) error {
 	ints := make(chan os.Signal, 1)
 	signal.Notify(ints, os.Interrupt)
 	defer signal.Stop(ints)
+	a.stop.consoleOwnsInterrupt(true)
+	defer a.stop.consoleOwnsInterrupt(false)
 	terms := make(chan os.Signal, 1)
 	signal.Notify(terms, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(terms)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,10 @@ type stopper struct {
 	stderr io.Writer
 	grace  time.Duration
 	exit   func(code int) // os.Exit; tests replace it
+
+	// interactive: SIGINT belongs to an interactive console (it cancels
+	// a statement there), so the stopper leaves it alone.
+	interactive atomic.Bool
 
 	mu       sync.Mutex
 	stopping bool
@@ -85,8 +90,19 @@ func (s *stopper) watch(sigc <-chan os.Signal, done <-chan struct{}) {
 	}
 }
 
+// consoleOwnsInterrupt hands SIGINT to an interactive console (true) or
+// back to the stopper (false). A nil stopper (in-process runs) ignores it.
+func (s *stopper) consoleOwnsInterrupt(on bool) {
+	if s != nil {
+		s.interactive.Store(on)
+	}
+}
+
 // signal handles one SIGINT or SIGTERM.
 func (s *stopper) signal(sig os.Signal) {
+	if sig == os.Interrupt && s.interactive.Load() {
+		return // the console cancels its statement
+	}
 	s.mu.Lock()
 	again := s.stopping
 	if s.sig == nil {
