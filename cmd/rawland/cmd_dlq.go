@@ -24,19 +24,15 @@ func runDLQ(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
 		return usagef("dlq needs list or replay")
 	}
-	open := a.openStore
-	if args[0] == "list" {
-		open = a.readStore
-	}
-	store, err := open(ctx)
-	if err != nil {
-		return err
-	}
 	switch args[0] {
 	case "list":
 		fs := flag.NewFlagSet("dlq list", flag.ContinueOnError)
 		asJSON := fs.Bool("json", false, "print JSON")
 		pos, err := parseFlags(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		store, err := a.readStore(ctx)
 		if err != nil {
 			return err
 		}
@@ -66,7 +62,15 @@ func runDLQ(ctx context.Context, a *app, args []string) error {
 		}
 		return tw.Flush()
 	case "replay":
-		streams, err := a.cfg.Select(args[1:])
+		names, err := parseFlags(flag.NewFlagSet("dlq replay", flag.ContinueOnError), args[1:])
+		if err != nil {
+			return err
+		}
+		streams, err := a.cfg.Select(names)
+		if err != nil {
+			return err
+		}
+		store, err := a.openStore(ctx)
 		if err != nil {
 			return err
 		}

@@ -116,7 +116,7 @@ func (a *app) ingestStreams(ctx context.Context, streams []*config.Stream, kind 
 		p.Go(func() {
 			defer a.guard()
 			res, err := ingest.Stream(ctx, opts, s)
-			results[i] = streamResult{stream: s.Name, res: res, err: err}
+			results[i] = streamResult{stream: s.Name, res: res, err: withAuthHint(a.cfg, s, err)}
 		})
 	}
 	p.Wait()

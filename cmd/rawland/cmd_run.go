@@ -63,7 +63,11 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	for _, s := range streams {
 		lines[s.Name] = &runLine{status: stOK}
 	}
+	ingested := false
 	defer func() {
+		if !ingested {
+			return // nothing ran (a config or credential problem): the error says why
+		}
 		for _, s := range streams {
 			l := lines[s.Name]
 			fmt.Fprintf(a.stdout, "%-16s %-8s %s\n", s.Name, l.status, strings.Join(l.parts, " · "))
@@ -78,6 +82,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	ingested = true
 	var ready []*config.Stream
 	for i, r := range results {
 		st, text := ingestSummary(r)

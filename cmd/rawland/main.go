@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/sourcegraph/conc"
@@ -145,7 +147,7 @@ func runWith(ctx context.Context, st *stopper, args []string, stdout, stderr io.
 	}
 	if wantsHelp(rest[1:]) {
 		// help never needs a config, a data directory or a state store
-		printCommandHelp(stdout, cmd)
+		printCommandHelp(ctx, a, stdout, cmd, rest[1:])
 		return exitOK
 	}
 	if cmd.needsConfig {
@@ -361,18 +363,56 @@ func wantsHelp(args []string) bool {
 	return false
 }
 
-// printCommandHelp prints one command's usage and summary.
-func printCommandHelp(w io.Writer, c *command) {
+// printCommandHelp prints one command's usage, summary and flags. The
+// flags are found by running the command in flag-listing mode: its
+// parseFlags call lists them and returns errFlagsListed before the command
+// reads a config or touches a data directory.
+func printCommandHelp(ctx context.Context, a *app, w io.Writer, c *command, args []string) {
 	fmt.Fprintf(w, "usage: rawland [global flags] %s %s\n\n%s\n", c.name, c.usage, c.summary)
 	if c.help != "" {
 		fmt.Fprintf(w, "\n%s\n", c.help)
 	}
+	var sub []string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub = args[:1] // dlq list -h, schema draft -h
+	}
+	if flags := commandFlags(ctx, a, c, sub); flags != "" {
+		fmt.Fprintf(w, "\nflags:\n%s", flags)
+	}
 	fmt.Fprintln(w, "\nglobal flags: --config FILE (default ./rawland.yaml) · --data DIR · --log-format text|json · --log-level debug|info|warn|error")
+}
+
+// errFlagsListed ends a command run in flag-listing mode.
+var errFlagsListed = errors.New("flags listed")
+
+// listFlags, when set, receives the FlagSet parseFlags is given instead of
+// parsing it (help mode).
+var listFlags func(*flag.FlagSet)
+
+// commandFlags returns the defaults text of the flags c defines (for the
+// subcommand in sub, if any), or "" when it defines none.
+func commandFlags(ctx context.Context, a *app, c *command, sub []string) string {
+	var buf strings.Builder
+	listFlags = func(fs *flag.FlagSet) {
+		fs.SetOutput(&buf)
+		fs.PrintDefaults()
+	}
+	defer func() { listFlags = nil }()
+	ha := &app{stdout: io.Discard, stderr: io.Discard, log: a.log}
+	func() {
+		defer func() { recover() }() // a command that needs more than its flags lists none
+		c.run(ctx, ha, append(slices.Clone(sub), "-h"))
+	}()
+	return buf.String()
 }
 
 // parseFlags parses a command's flags and allows them before or after
 // positional arguments (rawland runs issues --json).
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	if listFlags != nil {
+		listFlags(fs)
+		return nil, errFlagsListed
+	}
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {

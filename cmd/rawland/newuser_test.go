@@ -229,3 +229,25 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("--days -1: exit %d, want 2", code)
 	}
 }
+
+// TestLoudCredentialProblems: an unset secret stops run before it prints
+// any stream as ok (exit 2, naming the variable); a refused credential
+// names the source, the auth type and the variable.
+func TestLoudCredentialProblems(t *testing.T) {
+	_, dir := mockProject(t, mockapi.Options{Seed: 1, Size: 20, Token: "right-token"})
+	t.Setenv(mockapi.TokenEnv, "")
+	os.Unsetenv(mockapi.TokenEnv)
+	code, out, errOut := rawland(t, dir, "run", "users")
+	if code != exitUsage || strings.Contains(out, " ok ") || !strings.Contains(errOut, mockapi.TokenEnv+" is not set") {
+		t.Fatalf("unset secret: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	t.Setenv(mockapi.TokenEnv, "wrong-token")
+	code, out, _ = rawland(t, dir, "ingest", "users")
+	want := "auth type bearer: a bearer token from $" + mockapi.TokenEnv
+	if code != exitFailed || !strings.Contains(out, want) || !strings.Contains(out, "sources.mock.auth") {
+		t.Fatalf("refused credential: exit %d, want 1 with %q:\n%s", code, want, out)
+	}
+	if strings.Contains(out, "wrong-token") {
+		t.Fatalf("the secret is in the output")
+	}
+}
