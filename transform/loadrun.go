@@ -54,6 +54,9 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 	}
 	sink := func(b *batchOut) error {
 		rr.Records += int64(b.n)
+		if t.o.Progress != nil {
+			t.o.Progress(s.Stream, b.n)
+		}
 		rr.Quarantined += int64(len(b.quar))
 		drift.merge(b.drift)
 		if run.Kind == state.KindReconcile {

@@ -71,6 +71,10 @@ type Options struct {
 	Rebuild bool
 	// AfterRun is the reconcile hook (may be nil).
 	AfterRun AfterRunFunc
+	// Progress, if set, is called after every staged batch with the
+	// stream and the number of records in the batch (valid and
+	// quarantined). It must be quick and safe for concurrent use.
+	Progress func(stream string, records int)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 

@@ -3,8 +3,7 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"sync"
+	"strings"
 
 	"github.com/sourcegraph/conc/pool"
 
@@ -105,11 +104,27 @@ func (a *app) ingestStreams(ctx context.Context, streams []*config.Stream, kind 
 	if err != nil {
 		return nil, err
 	}
-	doers, err := a.doers()
-	if err != nil {
+	// credentials first: nothing is drawn or run when a secret is missing
+	if _, err := a.doers(); err != nil {
 		return nil, err
 	}
-	opts := ingest.Options{Config: a.cfg, Store: store, Zone: a.zone(), Doers: doers, Logger: a.log, Kind: kind, Progress: a.progress()}
+	names := make([]string, len(streams))
+	for i, s := range streams {
+		names[i] = s.Name
+	}
+	var doers map[string]ingest.Doer
+	view := a.startProgress(string(kind), names, func(stream string) *fetch.Stats {
+		if c, ok := doers[a.cfg.Streams[stream].Source].(*fetch.Client); ok {
+			st := c.Stats()
+			return &st
+		}
+		return nil
+	})
+	defer view.end()
+	if doers, err = a.doers(); err != nil { // built after the view: their logs go above the bars
+		return nil, err
+	}
+	opts := ingest.Options{Config: a.cfg, Store: store, Zone: a.zone(), Doers: doers, Logger: a.log, Kind: kind, Progress: view.ingested}
 	results := make([]streamResult, len(streams))
 	p := pool.New().WithMaxGoroutines(max(parallel, 1))
 	for i, s := range streams {
@@ -117,10 +132,11 @@ func (a *app) ingestStreams(ctx context.Context, streams []*config.Stream, kind 
 			defer a.guard()
 			res, err := ingest.Stream(ctx, opts, s)
 			results[i] = streamResult{stream: s.Name, res: res, err: withAuthHint(a.cfg, s, err)}
+			st, _ := ingestSummary(results[i])
+			view.finish(s.Name, strings.TrimSpace(st))
 		})
 	}
 	p.Wait()
-	a.endProgress()
 	return results, nil
 }
 
@@ -129,24 +145,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// progress returns a per-page callback that shows a live line on a
-// terminal (analyst runs); nil for cron and pipes.
-func (a *app) progress() func(stream string, pages, records int64) {
-	if !isTerminal(a.stderr) {
-		return nil
-	}
-	var mu sync.Mutex
-	return func(stream string, pages, records int64) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(a.stderr, "\r\033[K%s: %d records, %d pages", stream, records, pages)
-	}
-}
-
-func (a *app) endProgress() {
-	if isTerminal(a.stderr) {
-		fmt.Fprint(a.stderr, "\r\033[K")
-	}
 }

@@ -33,9 +33,15 @@ func (a *app) transformWith(ctx context.Context, names []string, rebuild bool) (
 	if err != nil {
 		return transform.Report{}, err
 	}
+	shown := names
+	if len(shown) == 0 {
+		shown = a.cfg.StreamNames()
+	}
+	view := a.startProgress("transform", shown, nil)
+	defer view.end()
 	return transform.Run(ctx, transform.Options{
 		Config: a.cfg, Schemas: schemas, Runs: store, Zone: a.zone(), Warehouse: a.warehousePath(),
-		Streams: names, Logger: a.log, AfterRun: a.reconcileHook(), Rebuild: rebuild,
+		Streams: names, Logger: a.log, AfterRun: a.reconcileHook(), Rebuild: rebuild, Progress: view.transformed,
 	})
 }
 
