@@ -47,9 +47,9 @@ type streamProgress struct {
 	// the current run's pages, and what earlier runs of the stream in
 	// this stage landed
 	runPages, basePages, baseRecords int64
-	started, ended time.Time
-	outcome        string // set by finish
-	bar            *mpb.Bar
+	started, ended                   time.Time
+	outcome                          string // set by finish
+	bar                              *mpb.Bar
 }
 
 // startProgress begins a view for stage over streams. Call end when the
