@@ -104,7 +104,9 @@ type Stream struct {
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`
-	// SchemaPath is Schema resolved against the config's directory.
+	// SchemaPath is Schema resolved against the config's directory; ""
+	// when the stream has no schema yet (no schema key and no
+	// schemas/<stream>.json): it is ingested but not transformed.
 	SchemaPath string `yaml:"-"`
 	// SchemaLine is the line of the schema key in the config file.
 	SchemaLine int `yaml:"-"`
@@ -234,3 +236,7 @@ const (
 	DefaultMaxPages         = 1_000_000
 	DefaultMaxDuration      = 24 * time.Hour
 )
+
+// HasSchema reports whether the stream has a JSON Schema (set or found at
+// schemas/<stream>.json).
+func (s *Stream) HasSchema() bool { return s.SchemaPath != "" }

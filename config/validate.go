@@ -274,8 +274,14 @@ func (v *validator) deltaQueue(keys []string, s *Stream) {
 
 func (v *validator) schema(keys []string, s *Stream) {
 	if s.Schema == "" {
-		v.fail(keys, "missing schema: point it at the stream's JSON Schema, e.g. schemas/%s.json", s.Name)
-		return
+		// the default: schemas/<stream>.json beside the config, when it
+		// exists; without one the stream is ingested but not transformed
+		// (`rawland schema draft STREAM --write` drafts it)
+		p := filepath.Join(v.cfg.Dir, "schemas", s.Name+".json")
+		if _, err := os.Stat(p); err != nil {
+			return
+		}
+		s.Schema = filepath.Join("schemas", s.Name+".json")
 	}
 	s.SchemaLine = lineOf(v.root, keys...)
 	p := s.Schema

@@ -3,7 +3,10 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
+
+	"github.com/rawland/rawland/config"
 )
 
 // ErrWarehouseBusy means another process holds the warehouse file open
@@ -42,4 +45,13 @@ type FieldError struct {
 	// ("user.login", "labels[2].name"); "" is the record itself.
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
+}
+
+// ErrNoSchema: the stream has no JSON Schema yet (no schema key and no
+// schemas/<stream>.json); its landed runs wait, untouched.
+var ErrNoSchema = errors.New("no schema")
+
+func noSchemaError(cfg *config.Config, st *config.Stream) error {
+	return fmt.Errorf("stream %s has no schema yet (no schema key and no %s): its landed runs wait; draft one from them with `rawland schema draft %s --write`, review it, then transform: %w",
+		st.Name, filepath.Join(cfg.Dir, "schemas", st.Name+".json"), st.Name, ErrNoSchema)
 }

@@ -41,6 +41,11 @@ func ReplayQuarantine(ctx context.Context, o Options, streams []string) (Report,
 	defer w.close()
 	for _, st := range sel {
 		s := o.Schemas[st.Name]
+		if !st.HasSchema() {
+			err := noSchemaError(o.Config, st)
+			rep.Streams = append(rep.Streams, StreamReport{Stream: st.Name, Err: err, Error: err.Error()})
+			continue
+		}
 		if s == nil {
 			return rep, errors.Join(errNoOption, fmt.Errorf("no compiled schema for stream %s", st.Name))
 		}

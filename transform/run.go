@@ -32,10 +32,20 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	var ready []*config.Stream
 	for _, st := range streams {
-		if o.Schemas[st.Name] == nil {
+		switch {
+		case !st.HasSchema():
+			err := noSchemaError(o.Config, st)
+			rep.Streams = append(rep.Streams, StreamReport{Stream: st.Name, Err: err, Error: err.Error()})
+		case o.Schemas[st.Name] == nil:
 			return rep, &config.Error{File: o.Config.Path, Key: "streams." + st.Name + ".schema", Msg: "no compiled schema for stream " + st.Name}
+		default:
+			ready = append(ready, st)
 		}
+	}
+	if streams = ready; len(streams) == 0 {
+		return rep, rep.Err()
 	}
 	w, err := openForWrite(ctx, o)
 	if err != nil {

@@ -73,10 +73,15 @@ func (s *Schema) PrimaryKey() []string {
 // CompileSchemas compiles every configured stream's schema once. A schema
 // that does not compile, or that cannot hold the stream's primary key, is
 // a *config.Error (errors.Is config.ErrInvalid: exit 2) naming the file.
+// Streams without a schema (config.Stream.HasSchema false) are left out:
+// Run and ReplayQuarantine report them as needing one (ErrNoSchema).
 func CompileSchemas(cfg *config.Config) (map[string]*Schema, error) {
 	out := map[string]*Schema{}
 	var errs []error
 	for _, name := range cfg.StreamNames() {
+		if !cfg.Streams[name].HasSchema() {
+			continue // ingested but not transformed until a schema exists
+		}
 		s, err := compileStream(cfg, cfg.Streams[name])
 		if err != nil {
 			errs = append(errs, err)

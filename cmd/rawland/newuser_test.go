@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,5 +250,38 @@ func TestLoudCredentialProblems(t *testing.T) {
 	}
 	if strings.Contains(out, "wrong-token") {
 		t.Fatalf("the secret is in the output")
+	}
+}
+
+// TestStreamWithoutSchema: a stream without a schema key and without
+// schemas/<stream>.json is ingested; transform names the command that
+// drafts its schema; once drafted (at the default path) it loads.
+func TestStreamWithoutSchema(t *testing.T) {
+	m := mockapi.New(mockapi.Options{Seed: 4, Size: 60})
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rawland.yaml"), []byte(`
+sources:
+  mock: {base_url: "`+srv.URL+`"}
+streams:
+  users:
+    source: mock
+    path: /users
+    primary_key: [id]
+    pagination: {type: link}
+`), 0o644)
+	mustRun(t, dir, "ingest")
+	code, out, errOut := rawland(t, dir, "transform")
+	if code != exitFailed || !strings.Contains(out+errOut, "rawland schema draft users --write") {
+		t.Fatalf("transform without a schema: exit %d, want 1 naming the draft command\n%s%s", code, out, errOut)
+	}
+	mustRun(t, dir, "schema", "draft", "users", "--write")
+	if _, err := os.Stat(filepath.Join(dir, "schemas", "users.json")); err != nil {
+		t.Fatalf("the draft is not at the default path: %v", err)
+	}
+	out = mustRun(t, dir, "transform")
+	if !strings.Contains(out, "60 inserted") {
+		t.Fatalf("after drafting:\n%s", out)
 	}
 }
