@@ -14,6 +14,8 @@ type Kind string
 const (
 	KindIngest    Kind = "ingest"
 	KindReconcile Kind = "reconcile"
+	// KindReset records `rawland reset`: the stream's cursor was cleared.
+	KindReset Kind = "reset"
 )
 
 // Status is where a run is in its lifecycle:
@@ -27,6 +29,9 @@ const (
 	StatusTransformed Status = "transformed"
 	StatusFailed      Status = "failed"
 	StatusAbandoned   Status = "abandoned"
+	// StatusReset is the one status of a KindReset record: no files, never
+	// transformed.
+	StatusReset Status = "reset"
 )
 
 // Run is one execution of a stream: everything it lands lives under its ID.
@@ -170,6 +175,16 @@ type Paths interface {
 	AddSeenPaths(ctx context.Context, stream string, paths []string) error
 }
 
+// Resets clears a stream's incremental state.
+type Resets interface {
+	// Reset clears the stream's cursor and its seen paths and records r
+	// (KindReset, begun with Begin) as finished with StatusReset, in one
+	// transaction. ErrLeaseLost if r.ID does not hold the stream's lease;
+	// then nothing changes. Committed runs and their files are kept: the
+	// next ingest reads from cursor.start again.
+	Reset(ctx context.Context, r Run) error
+}
+
 // Store is the whole state port: one implementation per backend (embedded
 // SQLite by default; a Postgres store can implement it for many workers).
 type Store interface {
@@ -177,5 +192,6 @@ type Store interface {
 	Runs
 	DLQ
 	Paths
+	Resets
 	Close() error
 }

@@ -201,6 +201,49 @@ func Run(t *testing.T, open Factory) {
 		}
 	})
 
+	t.Run("reset clears the cursor and seen paths, keeps committed runs", func(t *testing.T) {
+		s := open(t)
+		r := state.Run{ID: id(1), Stream: "x", Kind: state.KindIngest, CursorAfter: "2020-01-01T00:00:00Z"}
+		mustLease(t, s, r.ID)
+		s.Begin(ctx, r)
+		if err := s.Commit(ctx, r, true); err != nil {
+			t.Fatal(err)
+		}
+		s.Release(ctx, "x", r.ID)
+		s.AddSeenPaths(ctx, "x", []string{"/items next"})
+		s.AddSeenPaths(ctx, "y", []string{"/other next"})
+		reset := state.Run{ID: id(2), Stream: "x", Kind: state.KindReset}
+		if err := s.Reset(ctx, reset); err == nil || !errors.Is(err, state.ErrLeaseLost) {
+			t.Fatalf("reset without the lease: %v, want ErrLeaseLost", err)
+		}
+		if c, _ := s.Cursor(ctx, "x"); c != r.CursorAfter {
+			t.Fatalf("a refused reset changed the cursor to %q", c)
+		}
+		mustLease(t, s, reset.ID)
+		if err := s.Begin(ctx, reset); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Reset(ctx, reset); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Cursor(ctx, "x"); c != "" {
+			t.Fatalf("cursor after reset = %q, want none", c)
+		}
+		if p, _ := s.SeenPaths(ctx, "x"); len(p) != 0 {
+			t.Fatalf("seen paths after reset = %v", p)
+		}
+		if p, _ := s.SeenPaths(ctx, "y"); !p["/other next"] {
+			t.Fatalf("reset of x cleared y's paths")
+		}
+		got, err := s.Get(ctx, reset.ID)
+		if err != nil || got.Status != state.StatusReset || got.Kind != state.KindReset || got.CursorBefore != r.CursorAfter {
+			t.Fatalf("reset record = %+v, %v", got, err)
+		}
+		if old, _ := s.Get(ctx, r.ID); old.Status != state.StatusCommitted {
+			t.Fatalf("the committed run became %s", old.Status)
+		}
+	})
+
 	t.Run("dlq round trip", func(t *testing.T) {
 		s := open(t)
 		err := s.PutDLQ(ctx, []state.DLQEntry{{Stream: "c", RunID: id(1), ID: "42", URL: "http://x/records/42", Error: "404", Status: 404, Attempts: 1}, {Stream: "d", RunID: id(1), ID: "7"}})
