@@ -92,10 +92,11 @@ type span struct {
 	closed bool
 }
 
-// errCaughtUp ends a walk of a descending feed with filter: client at the
-// first page wholly at or behind the cursor: every later page is older
-// still, so the end of what is new was observed.
-var errCaughtUp = errors.New("caught up: a whole page at or behind the cursor")
+// errCaughtUp ends a walk of a descending feed with filter: client after
+// the first page that reaches back to the cursor (its last dated record, the
+// oldest of the page, is at or behind it): every later page is older still,
+// so the end of what is new was observed.
+var errCaughtUp = errors.New("caught up: the page reaches back to the cursor")
 
 // tracker filters a run's records by its span and tracks the high-water
 // mark of those landed.
@@ -112,13 +113,13 @@ type tracker struct {
 }
 
 // page returns the records of one page to land, and whether the walk may
-// stop here (a descending client-filtered feed caught up).
+// stop here (a descending client-filtered feed caught up: see errCaughtUp).
 func (t *tracker) page(recs []json.RawMessage) ([]json.RawMessage, bool, error) {
 	if t.field == "" {
 		return recs, false, nil
 	}
 	kept := recs[:0:0]
-	behind := 0
+	lastBehind := false // the page's last dated record is at or behind from
 	for _, rec := range recs {
 		s, err := stringAt(validDoc(rec), t.field)
 		if err != nil {
@@ -128,6 +129,7 @@ func (t *tracker) page(recs []json.RawMessage) ([]json.RawMessage, bool, error) 
 			kept = append(kept, rec) // a record without the field does not move the cursor
 			continue
 		}
+		lastBehind = false
 		v, err := t.rules.read(s)
 		if err != nil {
 			return nil, false, fmt.Errorf("cursor field %s: %w", t.field, err)
@@ -148,7 +150,7 @@ func (t *tracker) page(recs []json.RawMessage) ([]json.RawMessage, bool, error) 
 				return nil, false, fmt.Errorf("cursor field %s: %w", t.field, err)
 			}
 			if c <= 0 {
-				behind++
+				lastBehind = true
 				t.dropped++
 				continue
 			}
@@ -166,8 +168,7 @@ func (t *tracker) page(recs []json.RawMessage) ([]json.RawMessage, bool, error) 
 		t.max, t.set = v, true
 		kept = append(kept, rec)
 	}
-	caughtUp := t.client && t.desc && len(recs) > 0 && behind == len(recs)
-	return kept, caughtUp, nil
+	return kept, t.client && t.desc && lastBehind, nil
 }
 
 // result is the new cursor: the largest of before, what landed and, for a
