@@ -23,7 +23,9 @@ type unfilteredFeed struct {
 	requests int
 }
 
-func (f *unfilteredFeed) ts(id int) int64 { return f.t0.Add(time.Duration(id) * time.Minute).UnixMilli() }
+func (f *unfilteredFeed) ts(id int) int64 {
+	return f.t0.Add(time.Duration(id) * time.Minute).UnixMilli()
+}
 
 func (f *unfilteredFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
