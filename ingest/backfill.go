@@ -58,11 +58,12 @@ func cursorRuns(ctx context.Context, sess *session, d Doer) (Result, error) {
 }
 
 // planSlices cuts the range from the saved cursor minus the look-back (or
-// start) to cursor.end (or now) into window-long slices. Every slice sends
-// its start and end; a slice that ends in the past is closed (records after
-// its end wait for the next slice, and the cursor moves to its end); the
-// last slice of a backfill without end reaches now and is open (the cursor
-// moves only as far as the records). None when the range is empty.
+// start) to cursor.end (or now, if end is unset or still ahead) into
+// window-long slices. Every slice sends its start and end; a slice that ends
+// in the past is closed (records after its end wait for the next slice, and
+// the cursor moves to its end); a last slice that ends now is open (the
+// cursor moves only as far as the records, never past end). None when the
+// range is empty.
 func planSlices(r cursorRules, before string, now time.Time) ([]span, error) {
 	c := r.c
 	from, err := runStart(r, before)
@@ -72,13 +73,19 @@ func planSlices(r cursorRules, before string, now time.Time) ([]span, error) {
 	if from.Kind != cursorval.Time {
 		return nil, &CursorKindError{Field: c.Field, What: fmt.Sprintf("starts at %s", from), Got: from.Kind, Want: cursorval.Time, From: "window " + c.Window.D().String()}
 	}
-	limit, haveEnd := now, false
-	var end cursorval.Value
+	// slices reach cursor.end, or now when there is none or it is still
+	// ahead (no request asks for the future)
+	limit, endPast := now, false
+	var endCap *cursorval.Value
 	if c.End != "" {
-		if end, err = r.saved(c.End, "cursor.end"); err != nil {
+		end, err := r.saved(c.End, "cursor.end")
+		if err != nil {
 			return nil, err
 		}
-		limit, haveEnd = end.T, true
+		endCap = &end
+		if !end.T.After(now) {
+			limit, endPast = end.T, true
+		}
 	}
 	var out []span
 	for a := from.T; a.Before(limit); {
@@ -86,13 +93,9 @@ func planSlices(r cursorRules, before string, now time.Time) ([]span, error) {
 		if b.After(limit) {
 			b = limit
 		}
-		sp := span{from: timeVal(a), until: timeVal(b)}
-		sp.closed = !b.After(now) && (haveEnd || b.Before(limit))
-		switch {
-		case sp.closed:
+		sp := span{from: timeVal(a), until: timeVal(b), cap: endCap}
+		if sp.closed = b.Before(limit) || endPast; sp.closed {
 			sp.cap = sp.until
-		case haveEnd:
-			sp.cap = &end
 		}
 		out = append(out, sp)
 		a = b
