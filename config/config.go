@@ -120,14 +120,6 @@ type StreamReconcile struct {
 	Pagination Pagination        `yaml:"pagination"`
 }
 
-// Cursor configures incremental reads.
-type Cursor struct {
-	Field    string   `yaml:"field"`
-	Param    string   `yaml:"param"`
-	Start    string   `yaml:"start"`
-	Lookback Duration `yaml:"lookback"`
-}
-
 // Pagination types.
 const (
 	PageNone    = "none"

@@ -21,9 +21,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: want a duration such as 30s or 10m, got a %s", n.Line, kindName(n))
 	}
-	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
+	v, err := parseDuration(strings.TrimSpace(n.Value))
 	if err != nil {
-		return fmt.Errorf("line %d: bad duration %q: want a Go duration such as 500ms, 30s, 10m, 168h", n.Line, n.Value)
+		return fmt.Errorf("line %d: bad duration %q: want a Go duration such as 500ms, 30s, 10m, 168h (or days: 1d, 7d)", n.Line, n.Value)
 	}
 	if v < 0 {
 		return fmt.Errorf("line %d: duration %q must not be negative", n.Line, n.Value)

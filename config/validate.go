@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -176,23 +175,7 @@ func (v *validator) stream(name string, s *Stream) {
 		v.fail(k("kind"), "unknown kind %q: use rest or delta_queue", s.Kind)
 	}
 	if s.Cursor != nil {
-		c := s.Cursor
-		if c.Field == "" {
-			v.fail(k("cursor", "field"), "cursor needs field: the record field holding the high-water mark")
-		}
-		if c.Param == "" {
-			v.fail(k("cursor", "param"), "cursor needs param: the query parameter that sends it")
-		}
-		if c.Start != "" {
-			if _, err := time.Parse(time.RFC3339, c.Start); err != nil {
-				if _, err := strconv.ParseInt(c.Start, 10, 64); err != nil {
-					v.fail(k("cursor", "start"), "bad start %q: want an RFC 3339 time (2020-01-01T00:00:00Z) or an integer", c.Start)
-				}
-			}
-		}
-		if s.Kind == "delta_queue" {
-			v.fail(k("cursor"), "a delta_queue stream has no cursor: the queue is its cursor")
-		}
+		v.cursor(k("cursor"), s)
 	}
 	if s.Reconcile != nil {
 		if s.Reconcile.Path == "" {

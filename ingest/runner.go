@@ -100,9 +100,18 @@ func Stream(ctx context.Context, o Options, s *config.Stream) (Result, error) {
 	if s.Kind == "delta_queue" && o.Kind == state.KindIngest {
 		return deltaQueue(ctx, sess, doer)
 	}
-	return sess.land(ctx, sess.run, func(ctx context.Context, run state.Run, sink func(batch) error) error {
-		return read(ctx, o, s, doer, run, sink)
-	})
+	if s.Cursor != nil && o.Kind == state.KindIngest {
+		return cursorRuns(ctx, sess, doer)
+	}
+	return sess.land(ctx, sess.run, sess.reader(doer))
+}
+
+// reader is the fill function of a REST run: it reads the upstream over
+// the run's span.
+func (sess *session) reader(d Doer) func(context.Context, state.Run, func(batch) error) error {
+	return func(ctx context.Context, run state.Run, sink func(batch) error) error {
+		return read(ctx, sess.o, sess.s, d, run, sess.cur, sink)
+	}
 }
 
 // session is one process's hold on a stream: the lease (renewed in the
@@ -114,6 +123,11 @@ type session struct {
 	host   string
 	log    *slog.Logger
 	holder *leaseKeeper
+	// span is the cursor span the next landed run reads (set by
+	// cursorRuns; nil for runs without a cursor and DLQ replays).
+	span *span
+	// cur is the span of the run being landed (set by land).
+	cur span
 }
 
 func openSession(ctx context.Context, o Options, s *config.Stream) (*session, context.Context, error) {
@@ -169,6 +183,10 @@ func (sess *session) land(ctx context.Context, run state.Run, fill func(context.
 	if run.CursorBefore, err = o.Store.Cursor(ctx, s.Name); err != nil {
 		return Result{}, err
 	}
+	sess.cur = span{}
+	if sess.span != nil {
+		sess.cur = *sess.span
+	}
 	if err := o.Store.Begin(ctx, run); err != nil {
 		return Result{}, err
 	}
@@ -211,15 +229,17 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 	if err != nil {
 		return Result{}, err
 	}
-	hw := &highWater{}
-	if s.Cursor != nil && o.Kind == state.KindIngest {
-		hw.field = s.Cursor.Field
+	hw := &tracker{}
+	if c := s.Cursor; c != nil && o.Kind == state.KindIngest {
+		hw = &tracker{rules: newCursorRules(c), field: c.Field, sp: sess.cur, client: c.Filter == config.FilterClient, desc: c.Order == "desc"}
 	}
 	sink := func(b batch) error {
-		for _, r := range b.records {
-			if err := hw.observe(r); err != nil {
-				return fmt.Errorf("page %d (%s): %w", b.page.N, b.page.URL, err)
-			}
+		recs, caughtUp, err := hw.page(b.records)
+		if err != nil {
+			return fmt.Errorf("page %d (%s): %w", b.page.N, b.page.URL, err)
+		}
+		b.page.Records = len(recs) // the records landed
+		for _, r := range recs {
 			if err := w.Write(r); err != nil {
 				return err
 			}
@@ -231,6 +251,9 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 		log.Debug("page landed", KeyPages, b.page.N, KeyRecords, b.page.Records, KeyTrackingID, b.page.TrackingID)
 		if o.Progress != nil {
 			o.Progress(s.Name, b.page.N, w.Records())
+		}
+		if caughtUp {
+			return errCaughtUp
 		}
 		return nil
 	}
@@ -245,7 +268,10 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 	complete := readErr == nil
 	cursorAfter := run.CursorBefore
 	if complete && o.Kind == state.KindIngest {
-		cursorAfter = hw.result(run.CursorBefore)
+		if cursorAfter, err = hw.result(run.CursorBefore); err != nil {
+			w.Abort()
+			return Result{}, err
+		}
 	}
 	m, err := w.Finish(cursorAfter, complete)
 	if err != nil {
@@ -279,8 +305,9 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 	return res, nil
 }
 
-// read dispatches to the stream's kind of source.
-func read(ctx context.Context, o Options, s *config.Stream, d Doer, run state.Run, sink func(batch) error) error {
+// read dispatches to the stream's kind of source; sp is the run's cursor
+// span (ingest runs of streams with a cursor).
+func read(ctx context.Context, o Options, s *config.Stream, d Doer, run state.Run, sp span, sink func(batch) error) error {
 	src := o.Config.Sources[s.Source]
 	l := streamListing(s)
 	extra := map[string]string{}
@@ -289,18 +316,7 @@ func read(ctx context.Context, o Options, s *config.Stream, d Doer, run state.Ru
 			l = listing{path: s.Reconcile.Path, params: s.Reconcile.Params, records: s.Reconcile.Records, pagination: s.Reconcile.Pagination}
 		}
 	} else if c := s.Cursor; c != nil {
-		from := run.CursorBefore
-		lookback := c.Lookback.D()
-		if from == "" {
-			from, lookback = c.Start, 0
-		}
-		if from != "" {
-			v, err := parseCursor(from)
-			if err != nil {
-				return err
-			}
-			extra[c.Param] = v.param(lookback)
-		}
+		extra = sp.params(c)
 	}
 	known, err := o.Store.SeenPaths(ctx, s.Name)
 	if err != nil {
@@ -314,6 +330,9 @@ func read(ctx context.Context, o Options, s *config.Stream, d Doer, run state.Ru
 		if perr := o.Store.AddSeenPaths(ctx, s.Name, seen); perr != nil {
 			o.Logger.Warn("record response paths seen", KeyStream, s.Name, "err", perr)
 		}
+	}
+	if errors.Is(err, errCaughtUp) {
+		return nil // a clear, observed end
 	}
 	return err
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/xeipuuv/gojsonschema"
+
+	"github.com/rawland/rawland/internal/cursorval"
 )
 
 // Drift kinds recorded in rawland.drift.
@@ -138,7 +140,8 @@ func (s *Schema) cursorValue(v any) any {
 	var c converter
 	if s.cursor.kind == kVarchar {
 		if str, ok := v.(string); ok {
-			return str
+			// a time in any form orders by instant (cursorval.SortKey)
+			return cursorval.SortKey(str)
 		}
 		txt, _ := jsonText(v)
 		return txt

@@ -47,7 +47,7 @@ func ingestSummary(r streamResult) (status, text string) {
 	run := r.res.Run
 	what := "run " + run.ID
 	if n := len(r.res.Runs); n > 1 {
-		what = fmt.Sprintf("%d runs (queue cycles), last %s", n, run.ID)
+		what = fmt.Sprintf("%d runs (queue cycles or window slices), last %s", n, run.ID)
 	}
 	cursor := fmt.Sprintf("cursor %s → %s", orDash(run.CursorBefore), orDash(run.CursorAfter))
 	if run.Kind == state.KindReconcile {
