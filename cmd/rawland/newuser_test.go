@@ -285,3 +285,40 @@ streams:
 		t.Fatalf("after drafting:\n%s", out)
 	}
 }
+
+// TestResetStream: reset needs --yes, clears the cursor (the next ingest
+// reads everything again), keeps the table, is recorded in the run
+// history.
+func TestResetStream(t *testing.T) {
+	_, dir := mockProject(t, mockapi.Options{Seed: 1, Size: 40})
+	mustRun(t, dir, "run", "users")
+	if code, _, errOut := rawland(t, dir, "reset", "users"); code != exitUsage || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("reset without --yes: exit %d\n%s", code, errOut)
+	}
+	out := mustRun(t, dir, "reset", "users", "--yes")
+	if !strings.Contains(out, "reset") || !strings.Contains(out, "→ -") {
+		t.Fatalf("reset output:\n%s", out)
+	}
+	_, st, _ := rawland(t, dir, "status", "--json")
+	var status struct {
+		Streams []struct {
+			Stream  string         `json:"stream"`
+			Cursor  string         `json:"cursor"`
+			LastRun map[string]any `json:"last_run"`
+		} `json:"streams"`
+	}
+	json.Unmarshal([]byte(st), &status)
+	for _, s := range status.Streams {
+		if s.Stream == "users" && (s.Cursor != "" || s.LastRun["kind"] != "reset") {
+			t.Fatalf("after reset: cursor %q, last run %v", s.Cursor, s.LastRun)
+		}
+	}
+	out = mustRun(t, dir, "ingest", "users")
+	if !strings.Contains(out, "40 records") {
+		t.Fatalf("the ingest after a reset did not read everything again:\n%s", out)
+	}
+	out = mustRun(t, dir, "transform", "users")
+	if !strings.Contains(out, "40 unchanged") {
+		t.Fatalf("the table was not kept (re-read records should be unchanged):\n%s", out)
+	}
+}
