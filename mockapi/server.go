@@ -103,6 +103,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/delta", s.serveDeltaList)
 	mux.HandleFunc("POST "+p+"/delta/clear", s.serveDeltaClear)
 	mux.HandleFunc("GET "+p+"/records/{id}", s.serveRecord)
+	s.dialectRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
 	})
