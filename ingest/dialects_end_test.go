@@ -93,7 +93,9 @@ func TestDialectEnds(t *testing.T) {
 		wantErr     error // nil = complete; errAny = any error, run not complete
 	}{
 		{"end status on the first page is an error", "    records: data\n    pagination: {type: offset, param: offset, limit_param: limit, limit: 3, end_statuses: [404]}\n",
-			func(_ *testing.T, q dialectReq) dialectAnswer { return dialectAnswer{status: 404, body: `{"error":"gone"}`} }, 0, 1, errAny},
+			func(_ *testing.T, q dialectReq) dialectAnswer {
+				return dialectAnswer{status: 404, body: `{"error":"gone"}`}
+			}, 0, 1, errAny},
 		{"end status after has_more true", "    records: data\n    pagination: {type: offset, param: offset, limit_param: limit, limit: 3, has_more: more, end_statuses: [404]}\n",
 			func(_ *testing.T, q dialectReq) dialectAnswer {
 				if q.n < 2 {
@@ -166,7 +168,9 @@ func TestDialectEnds(t *testing.T) {
 				return dialectAnswer{header: map[string]string{"X-Next": ""}, body: full(1) + `}`}
 			}, 6, 2, nil},
 		{"token repeating on a page with records is a loop", "    records: data\n    pagination: {type: cursor, next: next, param: c}\n",
-			func(_ *testing.T, q dialectReq) dialectAnswer { return dialectAnswer{body: full(q.n) + `,"next":"same"}`} }, 6, 2, ingest.ErrPaginationLoop},
+			func(_ *testing.T, q dialectReq) dialectAnswer {
+				return dialectAnswer{body: full(q.n) + `,"next":"same"}`}
+			}, 6, 2, ingest.ErrPaginationLoop},
 		{"whole body that is an array", "    records: \".\"\n",
 			func(_ *testing.T, q dialectReq) dialectAnswer { return dialectAnswer{body: `[{"id":1}]`} }, 0, 1, errAny},
 		{"whole body null", "    records: \".\"\n",
