@@ -49,9 +49,9 @@ func (v *validator) dialects(keys []string, method *string, body map[string]any,
 		}
 	}
 	if p.In == InHeader {
-		for _, name := range []string{p.Param, p.LimitParam, p.SizeParam} {
-			if name != "" && !validHeaderName(name) {
-				v.fail(pk("param"), "in: header: %q is not a valid header name", name)
+		for _, kv := range [][2]string{{"param", p.Param}, {"limit_param", p.LimitParam}, {"size_param", p.SizeParam}} {
+			if kv[1] != "" && !validHeaderName(kv[1]) {
+				v.fail(pk(kv[0]), "in: header: %q is not a valid header name", kv[1])
 			}
 		}
 	}
@@ -76,9 +76,9 @@ func (v *validator) tokenSource(pk func(...string) []string, p *Pagination) {
 		}
 	}
 	if p.Type != PageCursor {
-		for key, val := range map[string]string{"next_from_last_record": p.NextFromLastRecord, "next_header": p.NextHeader} {
-			if val != "" {
-				v.fail(pk(key), "%s is for pagination type cursor (have %s)", key, p.Type)
+		for _, kv := range [][2]string{{"next_from_last_record", p.NextFromLastRecord}, {"next_header", p.NextHeader}} {
+			if kv[1] != "" {
+				v.fail(pk(kv[0]), "%s is for pagination type cursor (have %s)", kv[0], p.Type)
 			}
 		}
 		return
