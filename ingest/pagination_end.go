@@ -104,7 +104,10 @@ func (j *endJudge) judge(n int64, u string, p page, nx nextPage) (pageReq, bool,
 		if nx.kind == nextFollow && !emptyComputed {
 			return nx.req, true, nil
 		}
-		what := j.flag + " says there is more"
+		what := j.flag + " is true"
+		if j.flagIsEnd {
+			what = j.flag + " is false"
+		}
 		if !(moreSet && more) {
 			what = fmt.Sprintf("%s is %d and this is page %d", j.totalPages, pages, n)
 		}
