@@ -101,6 +101,12 @@ type Stream struct {
 	// MaxDuration bounds the wall time of one walk (default 24h); past it
 	// the run is partial.
 	MaxDuration Duration `yaml:"max_duration"`
+	// Method is the listing request's method: GET (default) or POST (the
+	// default when Body is set).
+	Method string `yaml:"method"`
+	// Body is the JSON body template of a POST listing (a YAML mapping sent
+	// as JSON); pagination with in: body sets its page parameter in a copy.
+	Body map[string]any `yaml:"body"`
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`
@@ -118,6 +124,10 @@ type StreamReconcile struct {
 	Params     map[string]string `yaml:"params"`
 	Records    string            `yaml:"records"`
 	Pagination Pagination        `yaml:"pagination"`
+	// Method and Body are the full listing's (not inherited from the
+	// stream: the full listing is often another endpoint).
+	Method string         `yaml:"method"`
+	Body   map[string]any `yaml:"body"`
 }
 
 // Pagination types.
@@ -134,7 +144,7 @@ const (
 type Pagination struct {
 	Type       string `yaml:"type"`
 	Field      string `yaml:"field"`       // next_url: dot path of the next URL
-	Next       string `yaml:"next"`        // cursor: dot path of the next cursor
+	Next       string `yaml:"next"`        // cursor: dot path of the next cursor (or NextFromLastRecord, NextHeader)
 	Param      string `yaml:"param"`       // cursor/offset/page: query parameter
 	HasMore    string `yaml:"has_more"`    // optional dot path of a boolean (every type)
 	LimitParam string `yaml:"limit_param"` // offset
@@ -149,7 +159,37 @@ type Pagination struct {
 	// Total is an optional dot path of the total number of records; a walk
 	// that ends before reaching it is truncated (partial).
 	Total string `yaml:"total"`
+	// TotalPages is an optional dot path of the total number of pages: the
+	// walk ends on that page; one that ends before it is truncated.
+	TotalPages string `yaml:"total_pages"`
+	// EndFlag is an optional dot path of a flag that is true on the last
+	// page (the inverse of HasMore, e.g. Zendesk's end_of_stream).
+	EndFlag string `yaml:"end_flag"`
+	// EndStatuses (offset, page) are 4xx statuses that, past the first
+	// page, mean "no more pages" (an API that answers 404 past the end).
+	EndStatuses []int `yaml:"end_statuses"`
+	// NextFromLastRecord (cursor) is the dot path, in the page's last
+	// record, of the token for the next page (Stripe's starting_after).
+	NextFromLastRecord string `yaml:"next_from_last_record"`
+	// NextHeader (cursor) is the response header that carries the token
+	// for the next page.
+	NextHeader string `yaml:"next_header"`
+	// In is where the page parameter (and the incremental cursor's)
+	// goes: query (default for GET), body (default for POST; param may
+	// be a dot path into the body, e.g. variables.after) or header.
+	In string `yaml:"in"`
 }
+
+// Where the page parameter goes (Pagination.In).
+const (
+	InQuery  = "query"
+	InBody   = "body"
+	InHeader = "header"
+)
+
+// RecordsWhole is the records path that lands the whole response body as
+// one record (single-object endpoints such as /me).
+const RecordsWhole = "."
 
 // DeltaQueue configures a list → fetch → clear source.
 type DeltaQueue struct {

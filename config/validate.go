@@ -165,11 +165,15 @@ func (v *validator) stream(name string, s *Stream) {
 			v.fail(k("path"), "missing path: the stream's URL path under the source's base_url")
 		}
 		v.pagination(k("pagination"), &s.Pagination)
+		v.dialects(k(), &s.Method, s.Body, s.Records, &s.Pagination)
 		if s.DeltaQueue != nil {
 			v.fail(k("delta_queue"), "delta_queue is only for kind: delta_queue")
 		}
 	case "delta_queue":
 		v.deltaQueue(k("delta_queue"), s)
+		if s.Method != "" || s.Body != nil {
+			v.fail(k("method"), "method and body are for kind rest: a delta queue's requests are set under delta_queue:")
+		}
 	default:
 		v.fail(k("kind"), "unknown kind %q: use rest or delta_queue", s.Kind)
 	}
@@ -181,6 +185,7 @@ func (v *validator) stream(name string, s *Stream) {
 			v.fail(k("reconcile", "path"), "reconcile needs path: the full-listing endpoint")
 		}
 		v.pagination(k("reconcile", "pagination"), &s.Reconcile.Pagination)
+		v.dialects(k("reconcile"), &s.Reconcile.Method, s.Reconcile.Body, s.Reconcile.Records, &s.Reconcile.Pagination)
 	}
 	v.checkInt(k("max_pages"), &s.MaxPages, rangeMaxPages)
 	v.checkDur(k("max_duration"), &s.MaxDuration, rangeMaxDuration)
@@ -202,8 +207,7 @@ func (v *validator) pagination(keys []string, p *Pagination) {
 	case PageNextURL:
 		need("field", p.Field)
 	case PageCursor:
-		need("next", p.Next)
-		need("param", p.Param)
+		need("param", p.Param) // next, next_from_last_record or next_header: v.dialects
 	case PageOffset:
 		need("param", p.Param)
 		need("limit_param", p.LimitParam)

@@ -10,9 +10,12 @@
 //  2. clean what dead runs left (landing.Zone.Recover: roll committed runs
 //     forward into raw/, abandon and delete the rest);
 //  3. begin the run, read the committed cursor, and walk the upstream:
-//     rest.go builds the URLs, pagination_*.go find the next page (a loop or
-//     a repeated page stops the walk), records.go cuts the records out of the
-//     body without re-encoding them, cursor.go tracks the high-water mark;
+//     rest.go builds the requests (request.go: the URL, a POST's JSON body,
+//     page headers), pagination_*.go find the next page (a loop or a
+//     repeated page stops the walk) and pagination_end.go decides whether
+//     the walk ended or was cut short, records.go cuts the records out of
+//     the body without re-encoding them, cursor.go tracks the high-water
+//     mark;
 //  4. every page's records stream into the run's staging files
 //     (landing.Writer); memory is one page;
 //  5. make the files durable (manifest last), then commit run and cursor in

@@ -9,7 +9,7 @@ import (
 )
 
 // walkGuard keeps a broken upstream from keeping a walk going forever: it
-// refuses a URL already requested in the walk, a page whose records repeat
+// refuses a request already made in the walk (same method, URL, body and page headers), a page whose records repeat
 // those of any earlier page of the walk (a cursor that changes while the
 // same records come back), and a walk past the stream's max_pages or
 // max_duration. Memory is two 16-byte hashes per page.
@@ -19,7 +19,7 @@ type walkGuard struct {
 	maxDur   time.Duration
 	now      func() time.Time
 	start    time.Time
-	urls     map[[16]byte]int64 // URL hash → page that requested it
+	urls     map[[16]byte]int64 // request-key hash → page that made it
 	pages    map[[16]byte]int64 // record-bytes hash → page that held them
 }
 
@@ -28,8 +28,9 @@ func newWalkGuard(stream string, maxPages int64, maxDur time.Duration, now func(
 		urls: map[[16]byte]int64{}, pages: map[[16]byte]int64{}}
 }
 
-// request checks the URL about to be requested as page n.
-func (g *walkGuard) request(n int64, u string) error {
+// request checks the request about to be made as page n: key identifies
+// it (method, URL, body, page headers), u names it in messages.
+func (g *walkGuard) request(n int64, key, u string) error {
 	if g.maxPages > 0 && n > g.maxPages {
 		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrWalkBound,
 			Reason: fmt.Sprintf("the listing goes on past max_pages (%d); raise streams.%s.max_pages if it really is that long, otherwise check its pagination settings", g.maxPages, g.stream)}
@@ -38,13 +39,19 @@ func (g *walkGuard) request(n int64, u string) error {
 		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrWalkBound,
 			Reason: fmt.Sprintf("the walk has run %s, past max_duration (%s), after %d pages; raise streams.%s.max_duration if it really takes that long", el.Round(time.Second), g.maxDur, n-1, g.stream)}
 	}
-	h := hash16([]byte(u))
+	h := hash16([]byte(key))
 	if prev, ok := g.urls[h]; ok {
 		return &TruncatedError{Stream: g.stream, Page: n, URL: u, Err: ErrPaginationLoop,
-			Reason: fmt.Sprintf("the upstream sent the walk back to the URL of page %d (pagination loop); check the stream's pagination settings", prev)}
+			Reason: fmt.Sprintf("the upstream sent the walk back to the request of page %d (pagination loop); check the stream's pagination settings", prev)}
 	}
 	g.urls[h] = n
 	return nil
+}
+
+// requested reports whether the walk already made the request key.
+func (g *walkGuard) requested(key string) bool {
+	_, ok := g.urls[hash16([]byte(key))]
+	return ok
 }
 
 // records checks that page n's records (if any) do not repeat those of an

@@ -9,7 +9,7 @@ import (
 // linkPaginator follows RFC 8288 Link headers: <url>; rel="next".
 type linkPaginator struct{}
 
-func (linkPaginator) first(url.Values) {}
+func (linkPaginator) first(r pageReq) pageReq { return r }
 
 // next: no rel="next" link is a clear end of the walk.
 func (linkPaginator) next(p page) (nextPage, error) {
@@ -19,7 +19,7 @@ func (linkPaginator) next(p page) (nextPage, error) {
 			if err != nil {
 				return nextPage{}, fmt.Errorf("bad Link next URL %q: %w", u, err)
 			}
-			return nextPage{kind: nextFollow, url: p.URL.ResolveReference(ref).String()}, nil
+			return nextPage{kind: nextFollow, req: p.Req.withURL(p.Req.url.ResolveReference(ref))}, nil
 		}
 	}
 	return nextPage{kind: nextEnd}, nil

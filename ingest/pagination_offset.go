@@ -1,44 +1,42 @@
 package ingest
 
-import (
-	"net/url"
-	"strconv"
-)
-
 // offsetPaginator asks for limit records at a growing offset. It always has
 // a next offset; endJudge ends the walk on a short page (limit is the page
-// size), has_more false or the total reached.
+// size), has_more false, the total reached or an end status.
 type offsetPaginator struct {
-	param, limitParam string
-	limit             int
+	param, limitParam, in string
+	limit                 int
+	off                   int
 }
 
-func (o *offsetPaginator) first(q url.Values) {
-	q.Set(o.param, "0")
-	q.Set(o.limitParam, strconv.Itoa(o.limit))
+func (o *offsetPaginator) first(r pageReq) pageReq {
+	o.off = 0
+	return r.set(o.in, o.param, number(0)).set(o.in, o.limitParam, number(o.limit))
 }
 
 func (o *offsetPaginator) next(p page) (nextPage, error) {
-	off := atoiDefault(p.URL.Query().Get(o.param), 0) + p.Records
-	return nextPage{kind: nextFollow, url: withParam(p.URL, o.param, strconv.Itoa(off))}, nil
+	o.off += p.Records
+	return nextPage{kind: nextFollow, req: p.Req.set(o.in, o.param, number(o.off))}, nil
 }
 
 // pagePaginator asks for page numbers from start. It always has a next
 // number; endJudge ends the walk on an empty page, a short one when the
-// size is configured, has_more false or the total reached.
+// size is known, has_more false, the total or total pages reached, or an
+// end status.
 type pagePaginator struct {
-	param, sizeParam string
-	n, size          int
+	param, sizeParam, in string
+	n, size              int
 }
 
-func (pp *pagePaginator) first(q url.Values) {
-	q.Set(pp.param, strconv.Itoa(pp.n))
+func (pp *pagePaginator) first(r pageReq) pageReq {
+	r = r.set(pp.in, pp.param, number(pp.n))
 	if pp.sizeParam != "" {
-		q.Set(pp.sizeParam, strconv.Itoa(pp.size))
+		r = r.set(pp.in, pp.sizeParam, number(pp.size))
 	}
+	return r
 }
 
 func (pp *pagePaginator) next(p page) (nextPage, error) {
-	cur := atoiDefault(p.URL.Query().Get(pp.param), pp.n)
-	return nextPage{kind: nextFollow, url: withParam(p.URL, pp.param, strconv.Itoa(cur+1))}, nil
+	pp.n++
+	return nextPage{kind: nextFollow, req: p.Req.set(pp.in, pp.param, number(pp.n))}, nil
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/rawland/rawland/config"
 	"github.com/tidwall/gjson"
 )
 
@@ -57,26 +59,9 @@ func (d *jsonDoc) lookup(path string) (json.RawMessage, bool, error) {
 	return json.RawMessage(r.Raw), true, nil
 }
 
-// pathSteps splits a dot path into its keys: a dot separates keys unless a
-// backslash escapes it; "\\" is a literal backslash.
-func pathSteps(path string) []string {
-	var steps []string
-	var cur strings.Builder
-	for i := 0; i < len(path); i++ {
-		c := path[i]
-		switch {
-		case c == '\\' && i+1 < len(path) && (path[i+1] == '.' || path[i+1] == '\\'):
-			i++
-			cur.WriteByte(path[i])
-		case c == '.':
-			steps = append(steps, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return append(steps, cur.String())
-}
+// pathSteps splits a dot path into its keys (config.SplitPath: a dot
+// separates keys unless a backslash escapes it).
+func pathSteps(path string) []string { return config.SplitPath(path) }
 
 // gjsonPath joins keys into a gjson path that matches them literally.
 func gjsonPath(steps []string) string {
@@ -112,6 +97,9 @@ func isNull(v json.RawMessage) bool {
 // extractRecords returns the records of a page body: the array at the dot
 // path, each element's bytes exactly as sent.
 func extractRecords(doc *jsonDoc, path string) ([]json.RawMessage, error) {
+	if path == config.RecordsWhole {
+		return wholeRecord(doc)
+	}
 	body := doc.raw
 	v, ok, err := doc.lookup(path)
 	if err != nil {
@@ -137,6 +125,23 @@ func extractRecords(doc *jsonDoc, path string) ([]json.RawMessage, error) {
 		return true
 	})
 	return recs, nil
+}
+
+// wholeRecord is the body as one record (records: "."): a JSON object;
+// null is no record.
+func wholeRecord(doc *jsonDoc) ([]json.RawMessage, error) {
+	v, _, err := doc.lookup("")
+	if err != nil {
+		return nil, fmt.Errorf("body is not valid JSON: %w", err)
+	}
+	t := bytes.TrimSpace(v)
+	if isNull(t) {
+		return nil, nil
+	}
+	if t[0] != '{' {
+		return nil, fmt.Errorf(`records: "." lands the whole response as one record, but the body is not a JSON object (it starts with %.20q); for an array of records use records: ""`, t)
+	}
+	return []json.RawMessage{json.RawMessage(t)}, nil
 }
 
 func topKeys(body []byte) string {
@@ -173,14 +178,33 @@ func stringAt(doc *jsonDoc, path string) (string, error) {
 	return "", fmt.Errorf("%s is neither a string nor a number: %.60s", path, v)
 }
 
-// boolAt returns the boolean at a dot path; ok is false when it is missing.
-func boolAt(doc *jsonDoc, path string) (val, ok bool, err error) {
-	v, found, err := doc.lookup(path)
-	if err != nil || !found || isNull(v) {
-		return false, false, err
+// parseFlag reads a has_more or end_flag value: a JSON boolean, the
+// strings "true"/"false" (any case), or 1/0 (number or string).
+func parseFlag(v json.RawMessage) (bool, error) {
+	t := strings.TrimSpace(string(v))
+	if len(t) >= 2 && t[0] == '"' {
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return false, fmt.Errorf("not a flag: %.60s", v)
+		}
+		t = strings.ToLower(strings.TrimSpace(s))
 	}
-	if err := json.Unmarshal(v, &val); err != nil {
-		return false, false, fmt.Errorf("%s is not a boolean: %.60s", path, v)
+	switch t {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
 	}
-	return val, true, nil
+	return false, fmt.Errorf("want true/false (a boolean, a string, or 1/0), got %.60s", v)
+}
+
+// parseCount reads a non-negative count: a JSON integer or a numeric
+// string.
+func parseCount(v json.RawMessage) (int64, error) {
+	s := strings.Trim(strings.TrimSpace(string(v)), `"`)
+	c, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || c < 0 {
+		return 0, fmt.Errorf("not a count: %.60s", v)
+	}
+	return c, nil
 }

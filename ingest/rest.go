@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,16 +31,28 @@ type batch struct {
 	records []json.RawMessage
 }
 
-// listing describes one REST walk: a path, its params and pagination.
+// listing describes one REST walk: a path, its params, method and body
+// template, and pagination.
 type listing struct {
 	path       string
 	params     map[string]string
 	records    string
 	pagination config.Pagination
+	method     string         // "" = GET
+	body       map[string]any // JSON body template (nil: none)
 }
 
 func streamListing(s *config.Stream) listing {
-	return listing{path: s.Path, params: s.Params, records: s.Records, pagination: s.Pagination}
+	return listing{path: s.Path, params: s.Params, records: s.Records, pagination: s.Pagination, method: s.Method, body: s.Body}
+}
+
+// reconcileListing is a stream's full listing for reconcile: its own
+// endpoint when it has one, else the stream's.
+func reconcileListing(s *config.Stream) listing {
+	if r := s.Reconcile; r != nil {
+		return listing{path: r.Path, params: r.Params, records: r.Records, pagination: r.Pagination, method: r.Method, body: r.Body}
+	}
+	return streamListing(s)
 }
 
 // endpoint joins a source's base URL (which may carry a path prefix) and a
@@ -76,6 +91,40 @@ type walkSpec struct {
 	known map[string]bool
 }
 
+// firstRequest is the walk's first request: the endpoint with the
+// stream's params, the body template, the incremental cursor's parameters
+// (extra) where the page parameter goes (pagination in: body puts them in
+// the body, integers as JSON numbers; otherwise the query) and the first
+// page's parameters.
+func firstRequest(w walkSpec, pg paginator) (pageReq, error) {
+	u, err := endpoint(w.base, w.l.path)
+	if err != nil {
+		return pageReq{}, err
+	}
+	q := u.Query()
+	for k, v := range w.l.params {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	method := w.l.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	r := pageReq{method: method, url: u, body: cloneBody(w.l.body)}
+	if r.method == http.MethodPost && r.body == nil && w.l.pagination.In == config.InBody {
+		r.body = map[string]any{}
+	}
+	in := config.InQuery
+	if w.l.pagination.In == config.InBody {
+		in = config.InBody
+	}
+	for _, k := range slices.Sorted(maps.Keys(w.extra)) {
+		v := w.extra[k]
+		r = r.set(in, k, paramValue{text: v, number: in == config.InBody && isInteger(v)})
+	}
+	return pg.first(r), nil
+}
+
 // walk reads every page of a listing, calling sink for each. It returns
 // nil only when the end of the listing was observed (see endJudge), a
 // *TruncatedError when the walk was cut short, or the error of a page that
@@ -83,38 +132,51 @@ type walkSpec struct {
 // in this walk, for state.Paths (also on error: they were observed).
 func walk(ctx context.Context, d Doer, w walkSpec, sink func(batch) error) (seen []string, err error) {
 	defer func() { err = redactErr(d, err) }() // links may echo the key
-	u, err := endpoint(w.base, w.l.path)
-	if err != nil {
-		return nil, err
-	}
 	pg, pageSize, err := newPaginator(w.l.pagination)
 	if err != nil {
 		return nil, err
 	}
-	q := u.Query()
-	for k, v := range w.l.params {
-		q.Set(k, v)
+	req, err := firstRequest(w, pg)
+	if err != nil {
+		return nil, err
 	}
-	for k, v := range w.extra {
-		q.Set(k, v)
-	}
-	pg.first(q)
-	u.RawQuery = q.Encode()
-	next := u.String()
 	if w.now == nil {
 		w.now = time.Now
 	}
 	guard := newWalkGuard(w.stream, w.maxPages, w.maxDuration, w.now)
 	judge := newEndJudge(w.stream, w.l.path, w.l.pagination, pageSize, w.known)
 	defer func() { seen = judge.newlySeen() }()
-	for n := int64(1); next != ""; n++ {
+	endStatuses := w.l.pagination.EndStatuses
+	emptyPage := false
+	for n := int64(1); ; n++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := guard.request(n, next); err != nil {
+		key := req.key()
+		if emptyPage && guard.requested(key) {
+			// an empty page that sends the walk back to a request it
+			// made: nothing is left to read (a feed whose token repeats
+			// at its end)
+			return nil, judge.end(n-1, req.describe())
+		}
+		if err := guard.request(n, key, req.describe()); err != nil {
 			return nil, err
 		}
-		resp, err := d.Do(ctx, fetch.Request{Method: "GET", URL: next, Stream: w.stream, RunID: w.runID})
+		fr, err := req.request(w.stream, w.runID)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := d.Do(ctx, fr)
+		var he *fetch.HTTPError
+		if n > 1 && errors.As(err, &he) && slices.Contains(endStatuses, he.Status) {
+			// past the first page, an end status says there are no more
+			// pages; the request was made: it is logged as a page
+			lp := landing.Page{N: n, URL: he.URL, Status: he.Status, TrackingID: he.TrackingID, Attempts: he.Attempts}
+			if err := sink(batch{page: lp}); err != nil {
+				return nil, err
+			}
+			return nil, judge.endStatus(n, he.URL, he.Status)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", n, err)
 		}
@@ -130,24 +192,30 @@ func walk(ctx context.Context, d Doer, w walkSpec, sink func(batch) error) (seen
 		if err := guard.records(n, resp.URL, recs); err != nil {
 			return nil, err
 		}
-		cur, _ := url.Parse(next)
 		lp := landing.Page{N: n, URL: resp.URL, Status: resp.Status, Records: len(recs), Bytes: len(resp.Body),
 			TrackingID: resp.TrackingID, Attempts: resp.Attempts, LatencyMS: resp.Latency.Milliseconds()}
 		if err := sink(batch{page: lp, records: recs}); err != nil {
 			return nil, err
 		}
-		p := page{URL: cur, Header: resp.Header, Doc: doc, Records: len(recs)}
+		p := page{Req: req, Header: resp.Header, Doc: doc, Records: len(recs)}
+		if len(recs) > 0 {
+			p.Last = recs[len(recs)-1]
+		}
 		nx, err := pg.next(p)
 		if err != nil {
 			return nil, fmt.Errorf("page %d (%s): next page: %w", n, resp.URL, err)
 		}
-		if next, err = judge.judge(n, resp.URL, p, nx); err != nil {
+		next, more, err := judge.judge(n, resp.URL, p, nx)
+		if err != nil {
 			var te *TruncatedError
 			if errors.As(err, &te) {
 				return nil, err
 			}
 			return nil, fmt.Errorf("page %d (%s): next page: %w", n, resp.URL, err)
 		}
+		if !more {
+			return nil, nil
+		}
+		req, emptyPage = next, len(recs) == 0
 	}
-	return nil, nil
 }

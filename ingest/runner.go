@@ -313,7 +313,7 @@ func read(ctx context.Context, o Options, s *config.Stream, d Doer, run state.Ru
 	extra := map[string]string{}
 	if o.Kind == state.KindReconcile {
 		if s.Reconcile != nil {
-			l = listing{path: s.Reconcile.Path, params: s.Reconcile.Params, records: s.Reconcile.Records, pagination: s.Reconcile.Pagination}
+			l = reconcileListing(s)
 		}
 	} else if c := s.Cursor; c != nil {
 		extra = sp.params(c)

@@ -19,6 +19,12 @@
 //	POST /delta/clear  {"ids":[…]}             {"cleared":n}
 //	GET /certificates?since=&page=&size=       {"page":N,"data":[…]}  full listing for reconcile
 //
+// Under /dialects/ the tickets records are served again in other APIs'
+// request and pagination dialects (a Stripe list, a POST search with the
+// token in the body, GraphQL, a header cursor, OData's @odata.nextLink,
+// 404 past the end, total_pages, Zendesk's end_of_stream, a feed whose
+// token repeats at its end, a single object): see dialects.go.
+//
 // Listings order records by (updated_at, id); since (RFC 3339) keeps
 // updated_at >= since. Config writes a matching rawland.yaml and Schemas
 // the JSON Schemas it names.

@@ -87,8 +87,8 @@ func (s *Server) serveRangePage(w http.ResponseWriter, q url.Values, t *table, s
 	writeJSON(w, http.StatusOK, append(b, '}'))
 }
 
-// serveFeed: GET /feed/orders (see above).
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, t *table) {
+// serveDescFeed: GET /feed/orders (see above).
+func (s *Server) serveDescFeed(w http.ResponseWriter, r *http.Request, t *table) {
 	q := r.URL.Query()
 	var page, per int
 	if !params(w, q, param{"page", 1, 1, math.MaxInt32, &page}, param{"per_page", feedPerPage, 1, feedMaxPerPage, &per}) {
@@ -110,5 +110,5 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, t *table) {
 func (s *Server) incrementalRoutes(mux *http.ServeMux, p string) {
 	t := s.tables[StreamOrders]
 	mux.HandleFunc("GET "+p+"/range/orders", func(w http.ResponseWriter, r *http.Request) { s.serveRange(w, r, t.load()) })
-	mux.HandleFunc("GET "+p+"/feed/orders", func(w http.ResponseWriter, r *http.Request) { s.serveFeed(w, r, t.load()) })
+	mux.HandleFunc("GET "+p+"/feed/orders", func(w http.ResponseWriter, r *http.Request) { s.serveDescFeed(w, r, t.load()) })
 }

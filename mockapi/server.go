@@ -104,6 +104,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/delta/clear", s.serveDeltaClear)
 	mux.HandleFunc("GET "+p+"/records/{id}", s.serveRecord)
 	s.incrementalRoutes(mux, p) // incremental.go
+	s.dialectRoutes(mux)        // dialects.go
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
 	})

@@ -145,6 +145,9 @@ func (s *Server) statsPath(p string) string {
 	case "/delta", "/delta/clear":
 		return p
 	}
+	if dialectPaths[p] {
+		return p
+	}
 	for _, d := range defs {
 		if p == d.path {
 			return p

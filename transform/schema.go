@@ -131,7 +131,7 @@ func compileStream(cfg *config.Config, st *config.Stream) (*Schema, error) {
 		s.pk = append(s.pk, i)
 	}
 	if st.Cursor != nil && st.Cursor.Field != "" {
-		s.cursorPath = strings.Split(st.Cursor.Field, ".")
+		s.cursorPath = config.SplitPath(st.Cursor.Field) // a backslash escapes a dot, as in ingest
 		s.cursor = tVarchar
 		t := s.root
 		for _, seg := range s.cursorPath {
