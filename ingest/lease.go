@@ -16,8 +16,13 @@ import (
 // leaseKeeper renews a stream's lease in the background for the run that
 // currently holds it.
 type leaseKeeper struct {
-	mu        sync.Mutex
-	runID     string
+	mu    sync.Mutex
+	runID string
+	// renewing is held for each renewal and for a transfer, so a renewal
+	// never runs between the store's Transfer and the keeper learning
+	// the new run ID (it would renew the old ID, find the lease gone and
+	// cancel a run that still holds it).
+	renewing  sync.Mutex
 	done      chan struct{}
 	wg        conc.WaitGroup
 	once      sync.Once
@@ -28,6 +33,19 @@ func (k *leaseKeeper) set(runID string) {
 	k.mu.Lock()
 	k.runID = runID
 	k.mu.Unlock()
+}
+
+// transfer hands the lease from the current run to runID with
+// transferFn (the store's Transfer) and switches the renewals to runID,
+// with no renewal in between.
+func (k *leaseKeeper) transfer(runID string, transferFn func(from string) error) error {
+	k.renewing.Lock()
+	defer k.renewing.Unlock()
+	if err := transferFn(k.current()); err != nil {
+		return err
+	}
+	k.set(runID)
+	return nil
 }
 
 func (k *leaseKeeper) current() string {
@@ -62,7 +80,9 @@ func keepLease(ctx context.Context, l state.Leases, stream, runID string, ttl ti
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				k.renewing.Lock()
 				err := l.Renew(ctx, stream, k.current(), ttl)
+				k.renewing.Unlock()
 				if errors.Is(err, state.ErrLeaseLost) {
 					log.Error("lease lost: stopping the run", "err", err)
 					cancel(fmt.Errorf("stream %s: %w", stream, err))

@@ -160,10 +160,12 @@ func (sess *session) newRun() state.Run {
 // next hands the lease to a new run (delta-queue cycles).
 func (sess *session) next(ctx context.Context) (state.Run, error) {
 	r := sess.newRun()
-	if err := sess.o.Store.Transfer(ctx, sess.s.Name, sess.run.ID, r.ID); err != nil {
+	err := sess.holder.transfer(r.ID, func(from string) error {
+		return sess.o.Store.Transfer(ctx, sess.s.Name, from, r.ID)
+	})
+	if err != nil {
 		return r, err
 	}
-	sess.holder.set(r.ID)
 	sess.run = r
 	return r, nil
 }
