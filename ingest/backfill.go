@@ -135,6 +135,9 @@ func backfill(ctx context.Context, sess *session, d Doer, slices []span) (Result
 			runs = append(runs, res.Run)
 			total.Manifest = res.Manifest
 		}
+		if len(res.Warnings) > 0 && len(total.Warnings) == 0 {
+			total.Warnings = res.Warnings // the same for every slice: once
+		}
 		if err != nil {
 			return finish(fmt.Errorf("backfill slice %d of %d (%s … %s): %w", i+1, len(slices), sp.from, sp.until, err))
 		}

@@ -110,6 +110,20 @@ type tracker struct {
 	set    bool
 	// dropped counts records dropped by the filter or cap.
 	dropped int64
+	// dated and undated count the records with and without the field;
+	// undatedKeys are the top-level keys of the first undated one.
+	dated, undated int64
+	undatedKeys    string
+}
+
+// inactive says why incremental reading did nothing in this run: records
+// landed but none had the cursor field ("" when all is well).
+func (t *tracker) inactive(stream string) string {
+	if t.field == "" || t.dated > 0 || t.undated == 0 {
+		return ""
+	}
+	return fmt.Sprintf("cursor field %q is absent from all %d records (their keys: %s): incremental reading is inactive and every run re-reads everything; fix streams.%s.cursor.field (a backslash escapes a dot in a key)",
+		t.field, t.undated, t.undatedKeys, stream)
 }
 
 // page returns the records of one page to land, and whether the walk may
@@ -126,9 +140,13 @@ func (t *tracker) page(recs []json.RawMessage) ([]json.RawMessage, bool, error) 
 			return nil, false, fmt.Errorf("cursor field %s: %w", t.field, err)
 		}
 		if s == "" {
+			if t.undated++; t.undated == 1 {
+				t.undatedKeys = topKeys(rec)
+			}
 			kept = append(kept, rec) // a record without the field does not move the cursor
 			continue
 		}
+		t.dated++
 		lastBehind = false
 		v, err := t.rules.read(s)
 		if err != nil {

@@ -54,6 +54,9 @@ type Result struct {
 	Runs []state.Run
 	// DeadLettered counts the requests this run moved to the DLQ.
 	DeadLettered int
+	// Warnings are problems that did not stop the run but need the user
+	// (e.g. a cursor field absent from every record).
+	Warnings []string
 }
 
 // Log attribute keys.
@@ -301,6 +304,10 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 		"cursor_before", run.CursorBefore, "cursor_after", cursorAfter, "complete", complete,
 		"seconds", run.FinishedAt.Sub(run.StartedAt).Seconds())
 	res := Result{Run: run, Manifest: m}
+	if w := hw.inactive(s.Name); w != "" {
+		log.Warn("incremental reading is inactive", "reason", w)
+		res.Warnings = append(res.Warnings, w)
+	}
 	if readErr != nil {
 		return res, fmt.Errorf("stream %s run %s stopped after %d records (kept and committed; cursor not moved): %w", s.Name, run.ID, m.Records, readErr)
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/reconcile"
 	"github.com/rawland/rawland/state"
 	"github.com/rawland/rawland/transform"
@@ -33,6 +34,32 @@ type streamStatus struct {
 	DLQ           int          `json:"dlq"`
 	NextReconcile *time.Time   `json:"next_reconcile"`
 	Holder        *state.Lease `json:"lease,omitempty"`
+	// Incremental is "active" or "inactive" for streams with a cursor
+	// (inactive: records landed but none carried the cursor field, so
+	// every run re-reads everything); omitted for streams without one.
+	Incremental string `json:"incremental,omitempty"`
+}
+
+// incrementalState says whether a cursor stream's incremental reading
+// works: "inactive" when ingest runs landed records yet the cursor never
+// moved off empty (the cursor field is absent from the records).
+func incrementalState(ctx context.Context, store state.Runs, s *config.Stream, cursor string) (string, error) {
+	if s.Cursor == nil {
+		return "", nil
+	}
+	if cursor != "" {
+		return "active", nil
+	}
+	runs, err := store.List(ctx, state.RunFilter{Stream: s.Name, Kind: state.KindIngest, Status: []state.Status{state.StatusCommitted, state.StatusTransformed}, Limit: 20})
+	if err != nil {
+		return "", err
+	}
+	for _, r := range runs {
+		if r.Records > 0 && r.Complete {
+			return "inactive", nil
+		}
+	}
+	return "active", nil
 }
 
 func runStatus(ctx context.Context, a *app, args []string) error {
@@ -57,6 +84,9 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	for _, name := range a.cfg.StreamNames() {
 		st := streamStatus{Stream: name}
 		if st.Cursor, err = store.Cursor(ctx, name); err != nil {
+			return err
+		}
+		if st.Incremental, err = incrementalState(ctx, store, a.cfg.Streams[name], st.Cursor); err != nil {
 			return err
 		}
 		if last, err := store.List(ctx, state.RunFilter{Stream: name, Limit: 1}); err != nil {
@@ -109,7 +139,11 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		if s.Holder != nil {
 			lease = fmt.Sprintf("%s pid %d", s.Holder.Host, s.Holder.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Stream, orDash(s.Cursor), lastID, lastStatus, recs, s.PendingRuns, rows, q, d, s.DLQ,
+		cursor := orDash(s.Cursor)
+		if s.Incremental == "inactive" {
+			cursor = "- (incremental inactive: cursor field absent)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Stream, cursor, lastID, lastStatus, recs, s.PendingRuns, rows, q, d, s.DLQ,
 			s.NextReconcile.Format(time.RFC3339), lease)
 	}
 	if err := tw.Flush(); err != nil {

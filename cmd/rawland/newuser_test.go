@@ -322,3 +322,43 @@ func TestResetStream(t *testing.T) {
 		t.Fatalf("the table was not kept (re-read records should be unchanged):\n%s", out)
 	}
 }
+
+// TestMisspelledCursorFieldIsLoud: a cursor field absent from every record
+// warns on every run (not a silent full re-read) and status says
+// "incremental inactive"; the right field reads as active.
+func TestMisspelledCursorFieldIsLoud(t *testing.T) {
+	_, dir := mockProject(t, mockapi.Options{Seed: 1, Size: 30})
+	cfgPath := filepath.Join(dir, "rawland.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), "field: updated_at", "field: updatedAt", 1)), 0o644)
+	for range 2 {
+		code, out, _ := rawland(t, dir, "ingest", "users")
+		if code != exitOK || !strings.Contains(out, `WARNING: cursor field "updatedAt" is absent from all 30 records`) || !strings.Contains(out, "streams.users.cursor.field") {
+			t.Fatalf("exit %d, want a warning naming the field and the key:\n%s", code, out)
+		}
+	}
+	status := func() map[string]string {
+		_, out, _ := rawland(t, dir, "status", "--json")
+		var st struct {
+			Streams []struct{ Stream, Incremental string } `json:"streams"`
+		}
+		json.Unmarshal([]byte(out), &st)
+		m := map[string]string{}
+		for _, s := range st.Streams {
+			m[s.Stream] = s.Incremental
+		}
+		return m
+	}
+	if got := status()["users"]; got != "inactive" {
+		t.Fatalf("status incremental = %q, want inactive", got)
+	}
+	_, text, _ := rawland(t, dir, "status")
+	if !strings.Contains(text, "incremental inactive") {
+		t.Errorf("status text does not say it:\n%s", text)
+	}
+	os.WriteFile(cfgPath, cfg, 0o644)
+	mustRun(t, dir, "ingest", "users")
+	if got := status()["users"]; got != "active" {
+		t.Fatalf("with the right field: incremental = %q, want active", got)
+	}
+}

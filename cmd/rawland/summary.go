@@ -57,6 +57,9 @@ func ingestSummary(r streamResult) (status, text string) {
 	if run.ID == "" {
 		text = "nothing new (the queue was empty)"
 	}
+	for _, w := range r.res.Warnings {
+		text += "; WARNING: " + w
+	}
 	if n := r.res.DeadLettered; n > 0 {
 		return stPartial, fmt.Sprintf("%s; %d requests failed for good and went to the dead-letter queue (rawland dlq list %s)", text, n, r.stream)
 	}
