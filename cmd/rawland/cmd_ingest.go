@@ -38,7 +38,9 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	return summarize(a, results)
+	err = summarize(a, results)
+	printNext(a, ingestNext(results))
+	return err
 }
 
 // streamResult is one stream's outcome in a multi-stream command.

@@ -31,6 +31,7 @@ func runTransformCmd(ctx context.Context, a *app, args []string) error {
 	}
 	rep, err := a.transformWith(ctx, names, *rebuild)
 	transformLines(a, rep)
+	printNext(a, transformNext(rep))
 	changed := false
 	for _, sr := range rep.Streams {
 		changed = changed || len(sr.Runs) > 0

@@ -271,9 +271,11 @@ streams:
     primary_key: [id]
     pagination: {type: link}
 `), 0o644)
-	mustRun(t, dir, "ingest")
+	if out := mustRun(t, dir, "ingest"); !strings.Contains(out, "next: `rawland transform`") {
+		t.Errorf("ingest does not say what to do next:\n%s", out)
+	}
 	code, out, errOut := rawland(t, dir, "transform")
-	if code != exitFailed || !strings.Contains(out+errOut, "rawland schema draft users --write") {
+	if code != exitFailed || !strings.Contains(out, "next: `rawland schema draft users --write`") {
 		t.Fatalf("transform without a schema: exit %d, want 1 naming the draft command\n%s%s", code, out, errOut)
 	}
 	mustRun(t, dir, "schema", "draft", "users", "--write")
