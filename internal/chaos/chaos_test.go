@@ -81,7 +81,7 @@ func TestChaos(t *testing.T) {
 			t.Fatalf("%s: %v", EnvDuration, err)
 		}
 		cfg.Size, cfg.MinKills, cfg.MinRounds, cfg.MaxRounds, cfg.MaxDuration = 400, envInt(t, EnvKills, 200), 16, 100000, d
-		cfg.MaxProcs, cfg.DiskSize = 4, 256<<20
+		cfg.MaxProcs, cfg.Waves, cfg.DiskSize = 4, 2, 256<<20
 	}
 	cfg.Bin = rawlandBin(t)
 	h, err := New(cfg)

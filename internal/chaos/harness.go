@@ -38,6 +38,9 @@ type Config struct {
 	MaxDuration time.Duration
 	// MaxProcs is the most processes a round starts at once (at least 2).
 	MaxProcs int
+	// Waves is how many groups of processes a kill round starts one after
+	// the other before it checks and settles (default 1).
+	Waves int
 	// DiskSize, when positive, mounts a tmpfs of this size over the data
 	// directory for the full-disk and read-only rounds (needs root; see
 	// ErrNotRoot).

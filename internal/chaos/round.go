@@ -39,7 +39,13 @@ func (h *Harness) round(ctx context.Context, kind roundKind) error {
 			h.Fig.BrokenListings++
 			h.breaker.on.Store(true)
 		}
-		procs, err = h.killRound()
+		for range max(h.cfg.Waves, 1) {
+			var wave []*Proc
+			if wave, err = h.killRound(); err != nil {
+				break
+			}
+			procs = append(procs, wave...)
+		}
 		h.breaker.on.Store(false)
 	case kindENOSPC:
 		h.Fig.ENOSPCRounds++
