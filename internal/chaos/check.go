@@ -19,19 +19,32 @@ import (
 // counter (0 for streams without one).
 type version struct{ ID, Version int64 }
 
+// landedRec is one landed record version and its cursor field.
+type landedRec struct {
+	version
+	UpdatedAt string // RFC 3339 UTC as the mock renders it; "" without one
+}
+
 // parseVersion reads id and version from a mock record.
 func parseVersion(rec []byte) (version, error) {
+	l, err := parseLanded(rec)
+	return l.version, err
+}
+
+// parseLanded reads id, version and updated_at from a mock record.
+func parseLanded(rec []byte) (landedRec, error) {
 	var v struct {
-		ID      *int64 `json:"id"`
-		Version int64  `json:"version"`
+		ID        *int64 `json:"id"`
+		Version   int64  `json:"version"`
+		UpdatedAt string `json:"updated_at"`
 	}
 	if err := json.Unmarshal(rec, &v); err != nil {
-		return version{}, fmt.Errorf("record %.80s: %w", rec, err)
+		return landedRec{}, fmt.Errorf("record %.80s: %w", rec, err)
 	}
 	if v.ID == nil {
-		return version{}, fmt.Errorf("record %.80s has no id", rec)
+		return landedRec{}, fmt.Errorf("record %.80s has no id", rec)
 	}
-	return version{*v.ID, v.Version}, nil
+	return landedRec{version{*v.ID, v.Version}, v.UpdatedAt}, nil
 }
 
 // Truth is the upstream's live records: stream → id → version.
@@ -56,8 +69,8 @@ func TruthOf(m *mockapi.Server) (Truth, error) {
 // Landed is what the committed runs of each stream hold: stream → the
 // record versions of its transformed runs and of its runs still waiting.
 type Landed struct {
-	Transformed map[string][]version
-	Waiting     map[string][]version
+	Transformed map[string][]landedRec
+	Waiting     map[string][]landedRec
 	// TransformedRuns are the run IDs the state store marks transformed.
 	TransformedRuns map[string]map[string]bool
 }
@@ -69,7 +82,7 @@ type Checker struct {
 	DataDir string
 	Streams []string
 	Fig     *Figures
-	runs    map[string][]version // run ID → records
+	runs    map[string][]landedRec // run ID → records
 }
 
 // CheckState checks the state store and the landing zone and returns what
@@ -80,9 +93,9 @@ type Checker struct {
 // committed run is transformed.
 func (c *Checker) CheckState(ctx context.Context, settled bool) (Landed, error) {
 	if c.runs == nil {
-		c.runs = map[string][]version{}
+		c.runs = map[string][]landedRec{}
 	}
-	landed := Landed{Transformed: map[string][]version{}, Waiting: map[string][]version{}, TransformedRuns: map[string]map[string]bool{}}
+	landed := Landed{Transformed: map[string][]landedRec{}, Waiting: map[string][]landedRec{}, TransformedRuns: map[string]map[string]bool{}}
 	dbPath := filepath.Join(c.DataDir, "state", "rawland.db")
 	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) && !settled {
 		return landed, nil // nothing ran far enough to create it
@@ -166,7 +179,7 @@ func (c *Checker) CheckState(ctx context.Context, settled bool) (Landed, error) 
 // runRecords returns the record versions of a committed run, reading and
 // verifying its files the first time. Before settling, a run committed but
 // not yet published is read where it is (staging/), without moving it.
-func (c *Checker) runRecords(ctx context.Context, zone landing.Zone, stream string, r state.Run, settled bool) ([]version, error) {
+func (c *Checker) runRecords(ctx context.Context, zone landing.Zone, stream string, r state.Run, settled bool) ([]landedRec, error) {
 	if recs, ok := c.runs[r.ID]; ok {
 		return recs, nil
 	}
@@ -181,10 +194,10 @@ func (c *Checker) runRecords(ctx context.Context, zone landing.Zone, stream stri
 			return nil, nil
 		}
 	}
-	var recs []version
+	var recs []landedRec
 	var perr error
 	_, err := landing.Records(ctx, dir, func(rec landing.Record) error {
-		v, err := parseVersion(rec.Data)
+		v, err := parseLanded(rec.Data)
 		if err != nil && perr == nil {
 			perr = fmt.Errorf("%s line %d: %w", rec.File, rec.Line, err)
 		}

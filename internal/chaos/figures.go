@@ -45,7 +45,8 @@ type Figures struct {
 	BadExits       int // exit codes outside 0, 1, 75 in kill rounds; 0 on a read-only data dir
 	Unsettled      int // settling commands that never exited 0
 	Violations     []string
-	Unreadable     int // the warehouse could not be read after a round's processes
+	Unreadable     int   // the warehouse could not be read after a round's processes
+	DataDirBytes   int64 // the data directory's size on its tmpfs after the last round
 	Wall           time.Duration
 }
 
@@ -94,6 +95,9 @@ func (f *Figures) String() string {
 	row("unexpected exit codes", f.BadExits)
 	row("settling that never succeeded", f.Unsettled)
 	row("warehouse unreadable after a round", f.Unreadable)
+	if f.DataDirBytes > 0 {
+		row("data dir at the end", fmt.Sprintf("%.1f MiB", float64(f.DataDirBytes)/(1<<20)))
+	}
 	row("violations", len(f.Violations))
 	row("wall time", f.Wall.Round(time.Second))
 	return b.String()

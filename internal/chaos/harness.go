@@ -198,5 +198,17 @@ func (h *Harness) Run(ctx context.Context) (*Figures, error) {
 		}
 		h.Fig.Rounds++
 		h.cfg.Logf("round %d (%s): %d kills so far, %d new violations, %s", h.Fig.Rounds, kind, h.Fig.Kills, len(h.Fig.Violations)-before, time.Since(start).Round(time.Second))
+		for i, v := range h.Fig.Violations[before:] {
+			if i == 5 {
+				h.cfg.Logf("  … and %d more", len(h.Fig.Violations)-before-i)
+				break
+			}
+			h.cfg.Logf("  violation: %.2000s", v)
+		}
+		if h.disk != nil {
+			if used, err := h.disk.Used(); err == nil {
+				h.Fig.DataDirBytes = used
+			}
+		}
 	}
 }
