@@ -15,7 +15,7 @@ type Figures struct {
 	KillRounds     int
 	BrokenListings int // rounds in which full listings failed after their first page
 	ENOSPCRounds   int
-	ENOSPCHit      int // ENOSPC rounds in which a process reported "no space left on device"
+	ENOSPCHit      int // processes of ENOSPC rounds that reported "no space left on device"
 	ReadOnlyRounds int
 	ReadOnlyFailed int // processes that refused a read-only data dir with a message and a non-zero exit
 
@@ -67,7 +67,7 @@ func (f *Figures) String() string {
 	row("rounds", f.Rounds)
 	row("  with kills", f.KillRounds)
 	row("  of those with broken full listings", f.BrokenListings)
-	row("  full disk (ENOSPC)", fmt.Sprintf("%d (ENOSPC reported in %d)", f.ENOSPCRounds, f.ENOSPCHit))
+	row("  full disk (ENOSPC)", fmt.Sprintf("%d (%d processes reported ENOSPC)", f.ENOSPCRounds, f.ENOSPCHit))
 	row("  read-only data dir", fmt.Sprintf("%d (%d processes refused it)", f.ReadOnlyRounds, f.ReadOnlyFailed))
 	row("processes started", f.Processes)
 	row("most processes at once", f.MostAtOnce)
