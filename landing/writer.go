@@ -89,6 +89,11 @@ func (w *Writer) Write(rec []byte) error {
 		}
 		line = b.Bytes()
 	}
+	if bytes.IndexByte(line, '\n') >= 0 {
+		// only a raw line break inside a string (invalid JSON) is left:
+		// landed as is it would split the record in two lines
+		return fmt.Errorf("land record %d of run %s: not one JSON value: a raw line break inside a string", w.man.Records+1, w.runID)
+	}
 	var err error
 	if w.comp != nil {
 		_, err = w.comp.Write(line)
