@@ -132,5 +132,5 @@ func ExampleFigures() {
 	f := Figures{Rounds: 3, KillRounds: 3, Kills: 7, Exits: map[int]int{0: 2}}
 	fmt.Println(strings.Split(f.String(), "\n")[1])
 	// Output:
-	//   rounds                             3
+	//   rounds                                 3
 }
