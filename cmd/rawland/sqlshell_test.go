@@ -105,20 +105,7 @@ func TestShellStatementsModesAndCtrlC(t *testing.T) {
 // statement runs cancels it; the next statement still runs.
 func TestShellCtrlCCancelsTheStatementNotTheSession(t *testing.T) {
 	sh, _, calls, errb, ints := newTestShell("SELECT slow;", "SELECT after;")
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		ints <- os.Interrupt
-	}()
-	done := make(chan error, 1)
-	go func() { done <- sh.loop(context.Background()) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the interrupt did not cancel the statement")
-	}
+	interruptDuring(t, sh, ints, 50*time.Millisecond, 10*time.Second)
 	if len(*calls) != 2 || (*calls)[1].q != "SELECT after;" {
 		t.Fatalf("statements: %+v", *calls)
 	}
@@ -137,8 +124,19 @@ func TestShellCancelsARealDuckDBQuery(t *testing.T) {
 	sh := &shell{a: &app{stdout: &out, stderr: &errb}, wh: filepath.Join(dir, "data", "warehouse.duckdb"), format: transform.FormatTable,
 		in:    &script{steps: []any{"SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3;", "SELECT count(*) AS n FROM users;"}},
 		query: transform.Query, interrupts: ints}
+	interruptDuring(t, sh, ints, 500*time.Millisecond, 60*time.Second)
+	if !strings.Contains(errb.String(), "statement cancelled") || !strings.Contains(out.String(), "20") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+}
+
+// interruptDuring runs the shell's loop, sends one Ctrl-C after delay, and
+// fails the test if the loop has not ended within limit (the statement
+// was not cancelled).
+func interruptDuring(t *testing.T, sh *shell, ints chan<- os.Signal, delay, limit time.Duration) {
+	t.Helper()
 	go func() {
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(delay)
 		ints <- os.Interrupt
 	}()
 	done := make(chan error, 1)
@@ -148,10 +146,7 @@ func TestShellCancelsARealDuckDBQuery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("DuckDB did not stop the cancelled query")
-	}
-	if !strings.Contains(errb.String(), "statement cancelled") || !strings.Contains(out.String(), "20") {
-		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	case <-time.After(limit):
+		t.Fatalf("the interrupt did not cancel the statement within %s", limit)
 	}
 }
