@@ -478,3 +478,9 @@ func constOf(v *jnode) (fconst, error) {
 	}
 	return fconst{}, unsupported("enum or const with an object or array")
 }
+
+// FastValidator reports whether the schema has a fast validator: its
+// records are decided from their bytes and only those it rejects go
+// through gojsonschema. Without one (a keyword or $ref it does not take)
+// every record goes through gojsonschema.
+func (s *Schema) FastValidator() bool { return s != nil && s.fast != nil }

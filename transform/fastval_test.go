@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -131,6 +130,29 @@ func TestFastValidatorDifferential(t *testing.T) {
 	}
 }
 
+// fuzzSchemas caches compiled fuzz schemas by text (nil: refused).
+var fuzzSchemas = map[string]*Schema{}
+
+func fuzzSchema(t *testing.T, schema []byte) *Schema {
+	if s, ok := fuzzSchemas[string(schema)]; ok {
+		return s
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.json")
+	if err := os.WriteFile(path, schema, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := loadSchema(path, false, refPolicy{roots: []string{realPath(dir)}})
+	if err != nil {
+		s = nil
+	}
+	if len(fuzzSchemas) > 10000 {
+		clear(fuzzSchemas)
+	}
+	fuzzSchemas[string(schema)] = s
+	return s
+}
+
 // FuzzFastValidator compares the fast validator with gojsonschema on
 // fuzzed schemas and records; seeded with the JSON-Schema-Test-Suite.
 //
@@ -152,22 +174,14 @@ func FuzzFastValidator(f *testing.F) {
 		if len(schema) > 4096 || len(record) > 4096 || !json.Valid(schema) {
 			return
 		}
-		dir := t.TempDir()
-		path := filepath.Join(dir, "s.json")
-		if err := os.WriteFile(path, schema, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		s, err := loadSchema(path, false, refPolicy{roots: []string{realPath(dir)}})
-		if err != nil || s.fast == nil {
+		s := fuzzSchema(t, schema)
+		if s == nil || s.fast == nil {
 			return
 		}
 		var st fastState
 		got := s.fast.validate(record, &st)
 		v, ferr := decodeChecked(record)
 		if ferr != nil {
-			if got != fastUnsure && !bytes.Equal(bytes.TrimSpace(record), record) && got == fastValid {
-				t.Fatalf("fast validator accepts a record rawland refuses (%s): %q", ferr.Reason, record)
-			}
 			if got == fastValid {
 				t.Fatalf("fast validator accepts a record rawland refuses (%s): %q", ferr.Reason, record)
 			}

@@ -84,6 +84,11 @@ func decodeChecked(raw []byte) (any, *FieldError) {
 		at := invalidUTF8At(raw)
 		return nil, &FieldError{Reason: fmt.Sprintf("not valid UTF-8 at byte %d (%s): JSON text must be UTF-8; the raw bytes are kept in rawland.quarantine.record_bytes", at, around(raw, at))}
 	}
+	if at := bytes.IndexByte(raw, 0); at >= 0 {
+		// never valid JSON (inside a string it must be escaped); goccy
+		// would take it for the end of the input and drop what follows
+		return nil, &FieldError{Reason: fmt.Sprintf("not valid JSON: a NUL byte at byte %d (%s)", at, around(raw, at))}
+	}
 	sh := scanRaw(raw)
 	if sh.depth > maxNesting {
 		return nil, &FieldError{Reason: fmt.Sprintf("nested %d levels deep: rawland loads records nested at most %d levels (objects and arrays)", sh.depth, maxNesting)}
