@@ -94,6 +94,11 @@ func decodeChecked(raw []byte) (any, *FieldError) {
 		return nil, &FieldError{Reason: fmt.Sprintf("nested %d levels deep: rawland loads records nested at most %d levels (objects and arrays)", sh.depth, maxNesting)}
 	}
 	v, err := decodeRecord(raw)
+	if err == nil && !json.Valid(raw) {
+		// goccy's stream decoder stops after the first value: text after
+		// it ({"id":1} junk) must not pass unnoticed
+		err = json.Unmarshal(raw, new(any))
+	}
 	if err != nil {
 		return nil, &FieldError{Reason: "not valid JSON: " + err.Error()}
 	}
