@@ -40,13 +40,22 @@ type verdict struct {
 // to the derived column type. It returns the validation errors, then any
 // conversion errors (only looked at when validation passed).
 func (s *Schema) checkValue(v any, c *converter) (any, []FieldError, []driftObs) {
+	return s.checkValueAs(v, c, false)
+}
+
+// checkValueAs is checkValue; valid says the fast validator already
+// accepted the value, so gojsonschema is not asked.
+func (s *Schema) checkValueAs(v any, c *converter, valid bool) (any, []FieldError, []driftObs) {
 	var errs []FieldError
 	var obs []driftObs
-	res, err := s.validator.Validate(gojsonschema.NewRawLoader(v))
-	if err != nil {
-		return nil, []FieldError{{Reason: "validate: " + err.Error()}}, nil
+	var res *gojsonschema.Result
+	if !valid {
+		var err error
+		if res, err = s.validator.Validate(gojsonschema.NewRawLoader(v)); err != nil {
+			return nil, []FieldError{{Reason: "validate: " + err.Error()}}, nil
+		}
 	}
-	for _, e := range res.Errors() {
+	for _, e := range resultErrors(res) {
 		path, npath := errorPath(v, e.Context())
 		det := e.Details()
 		kind, example := "", ""
@@ -78,20 +87,39 @@ func (s *Schema) checkValue(v any, c *converter) (any, []FieldError, []driftObs)
 	return out, errs, obs
 }
 
+func resultErrors(res *gojsonschema.Result) []gojsonschema.ResultError {
+	if res == nil {
+		return nil
+	}
+	return res.Errors()
+}
+
 // check decides one landed record: the schema's verdict, then the record
-// rules (a JSON object with its primary key).
+// rules (a JSON object with its primary key). A record the fast validator
+// accepts skips gojsonschema and the raw pre-checks (it checked UTF-8,
+// syntax, nesting and duplicate keys itself); any other goes the full way.
 func (s *Schema) check(raw []byte, c *converter) verdict {
 	var vd verdict
-	v, ferr := decodeChecked(raw)
-	if ferr != nil {
-		vd.errs = []FieldError{*ferr}
-		return vd
+	fast := s.fast != nil && s.fast.validate(raw, &c.fast) == fastValid
+	var v any
+	if fast {
+		var err error
+		if v, err = decodeRecord(raw); err != nil {
+			fast = false // not expected: decide the slow way
+		}
+	}
+	if !fast {
+		var ferr *FieldError
+		if v, ferr = decodeChecked(raw); ferr != nil {
+			vd.errs = []FieldError{*ferr}
+			return vd
+		}
 	}
 	if _, ok := v.(map[string]any); !ok {
 		vd.errs = []FieldError{{Reason: "a record must be a JSON object, got " + jsonKind(v)}}
 		return vd
 	}
-	out, errs, obs := s.checkValue(v, c)
+	out, errs, obs := s.checkValueAs(v, c, fast)
 	vd.drift = dedupeObs(obs)
 	sv, _ := out.(structVal)
 	if len(errs) == 0 {

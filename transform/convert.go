@@ -21,7 +21,8 @@ type converter struct {
 	newPaths  []string       // paths of those fields (keys of extras)
 	newFields []string       // the same paths with [] for array positions (drift)
 	errs      []FieldError
-	hashBuf   []byte // reused by contentHash
+	hashBuf   []byte    // reused by contentHash
+	fast      fastState // the fast validator's scratch space
 }
 
 func (c *converter) reset() {

@@ -42,6 +42,7 @@ func TestPoisonRecords(t *testing.T) {
 		{"escaped NUL in a string", "13", `{"id":13,"name":"a\u0000b"}`, "", "name = 'a' || chr(0) || 'b'"},
 		{"escaped NUL outside the schema", "14", `{"id":14,"other":"a\u0000b"}`, "", "_rawland_extra IS NOT NULL"},
 		{"raw NUL byte", "15", "{\"id\":15,\"name\":\"a\x00b\"}", "not valid JSON", ""},
+		{"raw NUL byte after the record", "28", "{\"id\":28,\"name\":\"ab\"}\x00", "not valid JSON", ""},
 		{"1e400 in a number field", "16", `{"id":16,"n":1e400}`, "DOUBLE", ""},
 		{"-1e400 in a number field", "17", `{"id":17,"n":-1e400}`, "DOUBLE", ""},
 		{"1e400 outside the schema", "18", `{"id":18,"other":1e400}`, "", "_rawland_extra IS NOT NULL"},

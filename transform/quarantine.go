@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -20,7 +21,7 @@ const quarTbl = "_rawland_quar"
 // validation error.
 //
 // Writing a record can never fail on its content: record is the landed
-// line as text when it is UTF-8 (NUL bytes included); when it is not,
+// line as text when it is UTF-8; when it is not (or holds a NUL byte),
 // record holds it with every invalid byte replaced by U+FFFD and
 // record_bytes holds the exact bytes (NULL otherwise). Reasons and paths
 // are made UTF-8 the same way.
@@ -75,9 +76,11 @@ func (q *quarantineWriter) publish(ctx context.Context, tx execer) error {
 }
 
 // recordText is a landed line as rawland.quarantine's record (always
-// UTF-8) and record_bytes (the exact bytes, only when they are not UTF-8).
+// UTF-8) and record_bytes (the exact bytes, only when they are not UTF-8
+// or hold a NUL byte: DuckDB's VARCHAR reads back only up to a NUL, so a
+// replay would see a shortened record).
 func recordText(data []byte) (string, driver.Value) {
-	if utf8.Valid(data) {
+	if utf8.Valid(data) && bytes.IndexByte(data, 0) < 0 {
 		return string(data), nil
 	}
 	return strings.ToValidUTF8(string(data), "\uFFFD"), append([]byte(nil), data...)

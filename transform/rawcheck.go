@@ -84,11 +84,21 @@ func decodeChecked(raw []byte) (any, *FieldError) {
 		at := invalidUTF8At(raw)
 		return nil, &FieldError{Reason: fmt.Sprintf("not valid UTF-8 at byte %d (%s): JSON text must be UTF-8; the raw bytes are kept in rawland.quarantine.record_bytes", at, around(raw, at))}
 	}
+	if at := bytes.IndexByte(raw, 0); at >= 0 {
+		// never valid JSON (inside a string it must be escaped); goccy
+		// would take it for the end of the input and drop what follows
+		return nil, &FieldError{Reason: fmt.Sprintf("not valid JSON: a NUL byte at byte %d (%s)", at, around(raw, at))}
+	}
 	sh := scanRaw(raw)
 	if sh.depth > maxNesting {
 		return nil, &FieldError{Reason: fmt.Sprintf("nested %d levels deep: rawland loads records nested at most %d levels (objects and arrays)", sh.depth, maxNesting)}
 	}
 	v, err := decodeRecord(raw)
+	if err == nil && !json.Valid(raw) {
+		// goccy's stream decoder stops after the first value: text after
+		// it ({"id":1} junk) must not pass unnoticed
+		err = json.Unmarshal(raw, new(any))
+	}
 	if err != nil {
 		return nil, &FieldError{Reason: "not valid JSON: " + err.Error()}
 	}

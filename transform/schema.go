@@ -20,6 +20,8 @@ type Schema struct {
 	Path string
 
 	validator  *gojsonschema.Schema
+	fast       *fastValidator // nil: every record goes through gojsonschema (fastWhy says why)
+	fastWhy    error
 	root       *colType // the record; for streams a STRUCT whose fields are the columns
 	pk         []int    // positions of the primary-key columns in root.fields
 	cursor     *colType // type of _rawland_cursor
@@ -180,6 +182,7 @@ func loadSchema(path string, record bool, policy refPolicy) (*Schema, error) {
 		return nil, &config.Error{File: path, Msg: fmt.Sprintf("schema does not compile (JSON Schema draft-07): %v: fix the schema file", err)}
 	}
 	s := &Schema{Path: path, validator: v, cursor: tVarchar}
+	s.fast, s.fastWhy = compileFast(docs, abs, root)
 	s.root = newTyper(docs).typeOf(abs, root, record)
 	if record && s.root.kind != kStruct {
 		return nil, &config.Error{File: path, Msg: `the schema must describe the record as an object with properties ("type": "object", "properties": {...}); rawland makes one column per property`}

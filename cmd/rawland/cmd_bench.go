@@ -19,12 +19,13 @@ import (
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/mockapi"
 	"github.com/rawland/rawland/state"
+	"github.com/rawland/rawland/transform"
 )
 
 func init() {
 	register(&command{
 		name:    "bench",
-		usage:   "[--size N] [--json]",
+		usage:   "[--size N] [--stream users|orders] [--profile DIR] [--json]",
 		summary: "measure ingest and transform on the mock upstream against baselines measured in the same run",
 		run:     runBench,
 	})
@@ -34,6 +35,7 @@ func init() {
 // as plain numbers (rawland's rate over its baseline's).
 type benchFigures struct {
 	Stream              string  `json:"stream"`
+	Fast                bool    `json:"fast_validator"` // the stream's schema has a fast validator
 	Records             int64   `json:"records"`
 	FetchBaselineRPS    float64 `json:"fetch_baseline_records_per_s"`
 	IngestRPS           float64 `json:"ingest_records_per_s"`
@@ -41,6 +43,13 @@ type benchFigures struct {
 	ReadJSONBaselineRPS float64 `json:"duckdb_read_json_records_per_s"`
 	TransformRPS        float64 `json:"transform_records_per_s"`
 	TransformVsReadJSON float64 `json:"transform_vs_read_json_baseline"`
+	// PeakRSSMiB is the process's peak resident set (VmHWM) after each
+	// step: the transform's peak is the last one (0 where not known).
+	PeakRSSMiB struct {
+		Ingest    float64 `json:"ingest"`
+		ReadJSON  float64 `json:"read_json"`
+		Transform float64 `json:"transform"`
+	} `json:"peak_rss_mib"`
 }
 
 // runBench starts the mock upstream on loopback and measures, on one
@@ -51,12 +60,16 @@ type benchFigures struct {
 func runBench(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	size := fs.Int("size", 100000, "records in the stream")
-	const stream = mockapi.StreamUsers // link-paged JSON arrays: what bareWalk reads
+	stream := fs.String("stream", mockapi.StreamUsers, "mock stream: users (flat, link-paged) or orders (nested objects, arrays, enums, patterns, formats)")
+	profile := fs.String("profile", "", "write CPU profiles of ingest and transform (ingest.pprof, transform.pprof) into this directory")
 	asJSON := fs.Bool("json", false, "print one JSON object of figures")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("bench takes no arguments")
+	}
+	if *stream != mockapi.StreamUsers && *stream != mockapi.StreamOrders {
+		return usagef("bench --stream: %q is not users or orders", *stream)
 	}
 	if err := a.quietLogs(); err != nil {
 		return err
@@ -79,12 +92,12 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	streams, err := cfg.Select([]string{stream})
+	streams, err := cfg.Select([]string{*stream})
 	if err != nil {
 		return usagef("%v", err)
 	}
 	a.cfg, a.dataFlag = cfg, cfg.DataDir
-	f := benchFigures{Stream: stream}
+	f := benchFigures{Stream: *stream}
 
 	// 1. baseline: a bare walk of the stream's pages, records counted
 	t0 := time.Now()
@@ -95,8 +108,13 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	f.FetchBaselineRPS = float64(n) / time.Since(t0).Seconds()
 
 	// 2. rawland ingest
+	stopProf, err := startProfile(*profile, "ingest.pprof")
+	if err != nil {
+		return err
+	}
 	t0 = time.Now()
 	results, err := a.ingestStreams(ctx, streams, state.KindIngest, 1)
+	stopProf()
 	if err != nil {
 		return err
 	}
@@ -105,9 +123,10 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	}
 	f.Records = results[0].res.Run.Records
 	f.IngestRPS = float64(f.Records) / time.Since(t0).Seconds()
+	f.PeakRSSMiB.Ingest = peakRSSMiB()
 
 	// 3. baseline: DuckDB reads the landed files into a table
-	glob := filepath.Join(a.zone().Dir, "raw", stream, "*", "*.jsonl*")
+	glob := filepath.Join(a.zone().Dir, "raw", *stream, "*", "*.jsonl*")
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		return err
@@ -119,13 +138,26 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("baseline read_json_auto: %w", err)
 	}
 	f.ReadJSONBaselineRPS = float64(f.Records) / time.Since(t0).Seconds()
+	f.PeakRSSMiB.ReadJSON = peakRSSMiB()
+	resetPeakRSS() // the transform's own peak, not the baseline's
 
 	// 4. rawland transform
+	schemas, err := transform.CompileSchemas(cfg)
+	if err != nil {
+		return err
+	}
+	f.Fast = schemas[*stream].FastValidator()
+	if stopProf, err = startProfile(*profile, "transform.pprof"); err != nil {
+		return err
+	}
 	t0 = time.Now()
-	if _, err := a.runTransform(ctx, []string{stream}); err != nil {
+	_, err = a.runTransform(ctx, []string{*stream})
+	stopProf()
+	if err != nil {
 		return err
 	}
 	f.TransformRPS = float64(f.Records) / time.Since(t0).Seconds()
+	f.PeakRSSMiB.Transform = peakRSSMiB()
 	f.IngestVsFetch = f.IngestRPS / f.FetchBaselineRPS
 	f.TransformVsReadJSON = f.TransformRPS / f.ReadJSONBaselineRPS
 
@@ -139,20 +171,39 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(tw, "rawland ingest (fetch, land, fsync, commit)\t%.0f\t%.2f×\n", f.IngestRPS, f.IngestVsFetch)
 	fmt.Fprintf(tw, "baseline: DuckDB read_json_auto into a table\t%.0f\t\n", f.ReadJSONBaselineRPS)
 	fmt.Fprintf(tw, "rawland transform (validate, type, merge)\t%.0f\t%.2f×\n", f.TransformRPS, f.TransformVsReadJSON)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fast := "every record through gojsonschema"
+	if f.Fast {
+		fast = "fast validator, gojsonschema for the records it rejects"
+	}
+	_, err = fmt.Fprintf(a.stdout, "\nvalidation: %s\npeak RSS (MiB): ingest %.0f, read_json_auto %.0f, transform %.0f\n",
+		fast, f.PeakRSSMiB.Ingest, f.PeakRSSMiB.ReadJSON, f.PeakRSSMiB.Transform)
+	return err
 }
 
-// bareWalk GETs every page of a link- or body-paged listing the simplest
+// bareWalk GETs every page of a link-paged array listing (users) or an
+// offset-paged listing with records under "data" (orders) the simplest
 // way (no retries, no landing) and counts the records: the baseline.
 func bareWalk(ctx context.Context, first string, s *config.Stream) (int64, error) {
-	next := first
-	if len(s.Params) > 0 {
-		q := []string{}
-		for k, v := range s.Params {
-			q = append(q, k+"="+v)
-		}
-		next += "?" + strings.Join(q, "&")
+	q := []string{}
+	for k, v := range s.Params {
+		q = append(q, k+"="+v)
 	}
+	offset := s.Name == mockapi.StreamOrders
+	const limit = 200 // the mock config's offset page size
+	page := func(offs int64) string {
+		p := append([]string(nil), q...)
+		if offset {
+			p = append(p, fmt.Sprintf("limit=%d&offset=%d", limit, offs))
+		}
+		if len(p) == 0 {
+			return first
+		}
+		return first + "?" + strings.Join(p, "&")
+	}
+	next := page(0)
 	var n int64
 	for pages := 0; next != "" && pages < 1_000_000; pages++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
@@ -166,11 +217,26 @@ func bareWalk(ctx context.Context, first string, s *config.Stream) (int64, error
 			return n, err
 		}
 		var recs []json.RawMessage
-		if err := json.Unmarshal(body, &recs); err != nil {
-			return n, fmt.Errorf("page %d is not a JSON array: %w", pages+1, err)
+		if offset {
+			var env struct {
+				Data []json.RawMessage `json:"data"`
+			}
+			err = json.Unmarshal(body, &env)
+			recs = env.Data
+		} else {
+			err = json.Unmarshal(body, &recs)
+		}
+		if err != nil {
+			return n, fmt.Errorf("page %d: %w", pages+1, err)
 		}
 		n += int64(len(recs))
 		next = ""
+		if offset {
+			if len(recs) == limit {
+				next = page(n)
+			}
+			continue
+		}
 		if l := resp.Header.Get("Link"); l != "" {
 			for _, part := range strings.Split(l, ",") {
 				if strings.Contains(part, `rel="next"`) {
