@@ -226,9 +226,14 @@ type Reconcile struct {
 
 // Transform configures the transform stage.
 type Transform struct {
-	// LockWait is how long transform waits for another process to release
-	// the warehouse before it exits 75 (default 30s).
+	// LockWait is how long transform waits for another rawland process
+	// to finish with the private working database before it exits 75
+	// (default 30s). Readers of the published warehouse never make it wait.
 	LockWait Duration `yaml:"lock_wait"`
+	// StaleAfter: a stream whose landed records have not reached the
+	// published warehouse for longer than this (they cannot be
+	// transformed or published) makes `run` exit 1 (default 24h).
+	StaleAfter Duration `yaml:"stale_after"`
 	// BatchSize is the number of records per Arrow batch (default 10000).
 	BatchSize int `yaml:"batch_size"`
 	// MemoryLimit caps DuckDB's memory while transforming (default 1GiB);
@@ -260,6 +265,7 @@ const (
 	DefaultLeaseTTL         = time.Minute
 	DefaultReconcileEvery   = 168 * time.Hour
 	DefaultLockWait         = 30 * time.Second
+	DefaultStaleAfter       = 24 * time.Hour
 	DefaultBatchSize        = 10000
 	DefaultMemoryLimit      = 1 << 30
 	DefaultRollBytes        = 64 << 20

@@ -46,6 +46,7 @@ var (
 	rangeLeaseTTL       = durRange{def: DefaultLeaseTTL, min: time.Second, max: 24 * time.Hour}
 	rangeReconcileEvery = durRange{def: DefaultReconcileEvery, min: time.Second, max: 8760 * time.Hour}
 	rangeLockWait       = durRange{def: DefaultLockWait, min: 0, max: 24 * time.Hour}
+	rangeStaleAfter     = durRange{def: DefaultStaleAfter, min: time.Minute, max: 8760 * time.Hour}
 	rangeRatePer        = durRange{min: time.Millisecond, max: 8760 * time.Hour}
 	rangeInitialBackoff = durRange{def: DefaultInitialBackoff, min: time.Millisecond, max: time.Hour}
 	rangeMaxBackoff     = durRange{def: DefaultMaxBackoff, min: time.Millisecond, max: 24 * time.Hour}

@@ -42,6 +42,7 @@ func (v *validator) validate() {
 	v.checkDur([]string{"lease_ttl"}, &c.LeaseTTL, rangeLeaseTTL)
 	v.checkDur([]string{"reconcile", "every"}, &c.Reconcile.Every, rangeReconcileEvery)
 	v.checkDur([]string{"transform", "lock_wait"}, &c.Transform.LockWait, rangeLockWait)
+	v.checkDur([]string{"transform", "stale_after"}, &c.Transform.StaleAfter, rangeStaleAfter)
 	v.checkInt([]string{"transform", "batch_size"}, &c.Transform.BatchSize, rangeBatchSize)
 	if v.set([]string{"transform", "memory_limit"}) && c.Transform.MemoryLimit < Size(rangeMemoryLimit.min) {
 		v.fail([]string{"transform", "memory_limit"}, "memory_limit %s is too small for DuckDB: use 64MiB or more", FormatSize(int64(c.Transform.MemoryLimit)))

@@ -14,22 +14,35 @@ type StreamCounts struct {
 	Drift       int64 `json:"drift"`       // distinct drift entries (field and kind)
 }
 
-// Counts reads per-stream row, quarantine and drift counts from the
-// warehouse, read-only. A missing warehouse gives an empty map; a warehouse
-// held by another process gives ErrWarehouseBusy at once (status must not
-// wait).
+// Counts reads per-stream row, quarantine and drift counts of the
+// published snapshot: from its manifest, written at publish time, so it
+// never opens a database, waits or blocks anyone. A missing warehouse gives
+// an empty map; a warehouse written by an older rawland (no manifest yet) is
+// opened read-only.
 func Counts(ctx context.Context, warehousePath string) (map[string]StreamCounts, error) {
 	out := map[string]StreamCounts{}
+	if m, err := readManifest(layoutOf(warehousePath).manifest); err == nil {
+		for k, v := range m.Streams {
+			out[k] = v
+		}
+		return out, nil
+	}
 	if !exists(warehousePath) {
 		return out, nil
 	}
-	wh, err := openWarehouse(ctx, warehousePath, true, 0, nil)
+	wh, err := openSnapshot(ctx, warehousePath)
 	if err != nil {
 		return nil, err
 	}
 	defer wh.close()
+	return countsOn(ctx, wh.conn)
+}
+
+// countsOn reads the per-stream counts of an open database.
+func countsOn(ctx context.Context, conn *sql.Conn) (map[string]StreamCounts, error) {
+	out := map[string]StreamCounts{}
 	var tables []string
-	err = scanRows(ctx, wh.conn, `SELECT table_name FROM duckdb_columns() WHERE database_name = current_database()
+	err := scanRows(ctx, conn, `SELECT table_name FROM duckdb_columns() WHERE database_name = current_database()
 		AND schema_name = 'main' AND column_name = '`+ColRunID+`'`, func(r *sql.Rows) error {
 		var t string
 		err := r.Scan(&t)
@@ -42,7 +55,7 @@ func Counts(ctx context.Context, warehousePath string) (map[string]StreamCounts,
 	sort.Strings(tables)
 	for _, t := range tables {
 		var n int64
-		if err := wh.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+tableName(t)).Scan(&n); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+tableName(t)).Scan(&n); err != nil {
 			return nil, fmt.Errorf("count %s: %w", t, err)
 		}
 		c := out[t]
@@ -50,7 +63,7 @@ func Counts(ctx context.Context, warehousePath string) (map[string]StreamCounts,
 		out[t] = c
 	}
 	var hasRawland bool
-	if err := wh.conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = 'rawland' AND table_name = 'drift'`).Scan(&hasRawland); err != nil || !hasRawland {
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = 'rawland' AND table_name = 'drift'`).Scan(&hasRawland); err != nil || !hasRawland {
 		return out, err
 	}
 	for _, q := range []struct {
@@ -60,7 +73,7 @@ func Counts(ctx context.Context, warehousePath string) (map[string]StreamCounts,
 		{`SELECT stream, count(*) FROM rawland.quarantine WHERE replayed_at IS NULL GROUP BY stream`, func(c *StreamCounts, n int64) { c.Quarantined = n }},
 		{`SELECT stream, count(DISTINCT (path, kind)) FROM rawland.drift GROUP BY stream`, func(c *StreamCounts, n int64) { c.Drift = n }},
 	} {
-		err := scanRows(ctx, wh.conn, q.sql, func(r *sql.Rows) error {
+		err := scanRows(ctx, conn, q.sql, func(r *sql.Rows) error {
 			var s string
 			var n int64
 			if err := r.Scan(&s, &n); err != nil {

@@ -1,6 +1,6 @@
 // Package transform turns landed raw runs into typed DuckDB tables.
 //
-// It owns the warehouse file (DATA/warehouse.duckdb): one table per stream,
+// It owns the warehouse (DATA/warehouse.duckdb): one table per stream,
 // main.<stream>, typed from the stream's JSON Schema, plus the bookkeeping
 // tables rawland.runs, rawland.transformed, rawland.quarantine and
 // rawland.drift and the views shipped in sql/. It reads the landing zone and
@@ -14,8 +14,11 @@
 //     directory tree or transform.schema_ref_dirs, never the network
 //     (schema_ref.go). A schema that does not compile or a refused $ref is
 //     a *config.Error: the command exits 2 and nothing changes.
-//  2. Run opens the warehouse read-write, waiting up to LockWait while
-//     another process holds it (ErrWarehouseBusy after that, nothing done).
+//  2. Run takes the working database's lock (waiting up to LockWait while
+//     another rawland process holds it; ErrWarehouseBusy after that,
+//     nothing done) and opens the private working database
+//     (DATA/state/warehouse/work.duckdb) read-write. Readers never open it,
+//     so they never block the job and are never blocked by it.
 //  3. Per stream: the table is created or evolved (new properties become new
 //     columns; a changed or narrowed type stops the stream with a
 //     *config.Error before anything is altered). Then every committed run
@@ -40,11 +43,19 @@
 //     f. the state store marks the run transformed. A crash between e and
 //     f is repaired by the next transform, which finds the marker and only
 //     updates the state store.
-//  4. rawland.runs is refreshed from the state store and the sql/ views are
-//     (re)created; the warehouse is closed so that analysts can open it.
+//  4. rawland.runs is refreshed from the state store (only when it
+//     changed) and the sql/ views are (re)created when sql/ changed; the
+//     working database is checkpointed and closed.
+//  5. publish (snapshot.go): when the working database changed since the
+//     last publish (its checkpoint iteration differs), it is copied (or
+//     reflink-cloned) to a new file, fsynced and renamed over
+//     DATA/warehouse.duckdb: readers see the previous snapshot or the new
+//     one, never a mix, and keep the one they have open until they close
+//     it. published.json records when and the per-stream counts.
 //
 // ReplayQuarantine re-validates quarantined records against the current
 // schemas and merges those that now pass, one transaction per run. The
-// raw landing is never modified. Query and Counts open the warehouse
-// read-only for `rawland sql` and `rawland status`.
+// raw landing is never modified; it publishes like Run. Query opens the
+// published snapshot read-only for `rawland sql`; Counts and Published
+// read its manifest for `rawland status` without opening any database.
 package transform

@@ -9,9 +9,10 @@ import (
 	"github.com/rawland/rawland/config"
 )
 
-// ErrWarehouseBusy means another process holds the warehouse file open
-// read-write (typically an analyst's DuckDB session). Nothing was changed;
-// every pending run is still pending. The CLI exits 75.
+// ErrWarehouseBusy means another rawland process kept the private working
+// database (transforming, reconciling or replaying) for longer than
+// transform.lock_wait. Readers of the published warehouse never cause it.
+// Nothing was changed; every pending run is still pending. The CLI exits 75.
 var ErrWarehouseBusy = errors.New("warehouse is busy")
 
 // ErrNoWarehouse means the warehouse file does not exist yet (Query).
@@ -31,6 +32,10 @@ func (e *WarehouseBusyError) Error() string {
 	who := "another process"
 	if e.PID != 0 {
 		who = fmt.Sprintf("process %d (%s)", e.PID, e.Holder)
+	}
+	if e.Holder == "rawland" {
+		return fmt.Sprintf("the working database %s is in use by another rawland transform, reconcile or replay (%s), waited %s: the next run picks up; nothing was changed (every run waiting for it still waits)",
+			e.Path, who, e.Waited.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("warehouse %s is held by %s, waited %s: close that DuckDB session (or wait for it to finish) and run again; nothing was changed in the warehouse (every run waiting for it still waits)",
 		e.Path, who, e.Waited.Round(time.Millisecond))

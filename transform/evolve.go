@@ -73,7 +73,7 @@ func ensureTable(ctx context.Context, tx *sql.Tx, s *Schema, warehousePath strin
 	if len(problems) > 0 {
 		return &config.Error{File: s.Path, Msg: fmt.Sprintf(
 			"stream %s: %s. rawland only widens columns in place (new properties, new struct fields, BIGINT → HUGEINT/DOUBLE, anything → JSON); "+
-				"nothing was changed. Either rename the old column in the warehouse (duckdb %s \"ALTER TABLE %s RENAME COLUMN … TO …_old\") so that the next transform adds it anew, "+
+				"nothing was changed. Either rename the old column in the working database while no rawland runs (duckdb %s \"ALTER TABLE %s RENAME COLUMN … TO …_old\") so that the next transform adds it anew, "+
 				"or rebuild the table from the raw landing with `rawland transform --rebuild %s`",
 			s.Stream, strings.Join(problems, "; "), warehousePath, s.Stream, s.Stream)}
 	}

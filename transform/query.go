@@ -28,25 +28,18 @@ const (
 	FormatMarkdown = "markdown"
 )
 
-// queryLockWait is how long Query waits for a transform to release the
-// warehouse (transforms hold it for seconds).
-var queryLockWait = 3 * time.Second
-
-// Query runs DuckDB SQL on the warehouse opened read-only (writes fail) and
-// writes the last statement's result to w as an aligned table, CSV (header
-// row, NULL as empty) or JSON (an array of objects, keys in column order).
-// If a transform holds the warehouse it waits a few seconds, then returns
-// ErrWarehouseBusy.
+// Query runs DuckDB SQL on the published warehouse snapshot opened
+// read-only (writes fail) and writes the last statement's result to w as an
+// aligned table, CSV (header row, NULL as empty) or JSON (an array of
+// objects, keys in column order). It never waits for a transform: the job
+// works on its private working database (see openSnapshot).
 func Query(ctx context.Context, warehousePath, query, format string, w io.Writer) error {
 	switch format {
 	case FormatTable, FormatCSV, FormatJSON, FormatMarkdown:
 	default:
 		return fmt.Errorf("unknown output format %q: use table, csv, json or markdown", format)
 	}
-	if !exists(warehousePath) {
-		return fmt.Errorf("%s: %w", warehousePath, ErrNoWarehouse)
-	}
-	wh, err := openWarehouse(ctx, warehousePath, true, queryLockWait, nil)
+	wh, err := openSnapshot(ctx, warehousePath)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ func ReplayQuarantine(ctx context.Context, o Options, streams []string) (Report,
 		}
 		rep.Streams = append(rep.Streams, sr)
 	}
+	if err := w.publishAndClose(ctx, o); err != nil {
+		return rep, errors.Join(rep.Err(), err)
+	}
 	return rep, rep.Err()
 }
 

@@ -17,8 +17,9 @@ import (
 // (see the package documentation). Streams are independent: one stream's
 // failure stops only that stream and is reported in its StreamReport; the
 // returned error joins them (errors.Is config.ErrInvalid for schema
-// problems, ErrWarehouseBusy when the warehouse could not be opened, in
-// which case nothing was done).
+// problems, ErrWarehouseBusy when another rawland process kept the working
+// database past LockWait, in which case nothing was done). Run works on the
+// private working database and publishes it at the end (snapshot.go).
 func Run(ctx context.Context, o Options) (Report, error) {
 	var rep Report
 	o, err := o.withDefaults()
@@ -69,6 +70,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	if err := refreshRuns(ctx, w, o.Runs); err != nil {
 		o.Logger.Warn("refresh rawland.runs", "error", err)
+	}
+	// what the streams committed is published even when one of them failed
+	if err := w.publishAndClose(ctx, o); err != nil {
+		return rep, errors.Join(rep.Err(), err)
 	}
 	return rep, rep.Err()
 }

@@ -2,8 +2,10 @@ package transform
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -19,7 +21,21 @@ func refreshRuns(ctx context.Context, w *warehouse, runs RunStore) error {
 	if err != nil {
 		return err
 	}
+	// unchanged history is not rewritten: a run that changed nothing
+	// leaves nothing to publish
+	h := sha256.New()
+	for _, r := range all {
+		fmt.Fprintf(h, "%q\n", []any{r.ID, r.Stream, r.Kind, r.Status, r.StartedAt.UnixNano(), r.FinishedAt.UnixNano(), r.Records, r.Bytes, r.Pages,
+			r.CursorBefore, r.CursorAfter, r.Complete, r.Error, r.Host, r.Report})
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
 	return w.inTx(ctx, func(tx *sql.Tx) error {
+		if v, err := metaValue(ctx, tx, metaRuns); err != nil || v == sum {
+			return err
+		}
+		if err := setMeta(ctx, tx, metaRuns, sum); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM rawland.runs"); err != nil {
 			return fmt.Errorf("refresh rawland.runs: %w", err)
 		}

@@ -2,7 +2,9 @@ package transform
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +37,11 @@ type warehouse struct {
 	path string
 	db   *sql.DB
 	conn *sql.Conn
+
+	lay     layout    // the working database's: set by openForWrite
+	lock    *workLock // held while the working database is open for write
+	private string    // a reader's private copy of the snapshot, removed at close
+	closed  bool
 }
 
 // lockRE reads DuckDB's lock error: `Could not set lock on file "…":
@@ -101,9 +108,20 @@ func openWarehouse(ctx context.Context, path string, readOnly bool, wait time.Du
 	}
 }
 
+// close closes the database (DuckDB checkpoints a database opened for
+// write), releases the working database's lock and removes a reader's
+// private copy. It may be called more than once.
 func (w *warehouse) close() error {
-	err := w.conn.Close()
-	return errors.Join(err, w.db.Close())
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	err := errors.Join(w.conn.Close(), w.db.Close())
+	w.lock.release()
+	if w.private != "" {
+		os.Remove(w.private)
+	}
+	return err
 }
 
 // bookkeeping is rawland's own schema in the warehouse (CONTRACT.md,
@@ -132,16 +150,27 @@ CREATE TABLE IF NOT EXISTS rawland.runs(
     cursor_before VARCHAR, cursor_after VARCHAR, complete BOOLEAN, error VARCHAR, host VARCHAR, report JSON);
 `
 
-// init creates rawland's tables and (re)creates the shipped views, in one
-// transaction.
-// openForWrite opens the warehouse read-write for Run and ReplayQuarantine:
-// it waits for other holders up to LockWait, caps DuckDB's memory and
-// creates rawland's tables and views.
+// openForWrite opens the private working database for Run and
+// ReplayQuarantine (never the published warehouse, which readers hold): it
+// waits up to LockWait for another rawland process to finish with it, caps
+// DuckDB's memory and creates rawland's tables and views. publishAndClose
+// ends the session.
 func openForWrite(ctx context.Context, o Options) (*warehouse, error) {
-	w, err := openWarehouse(ctx, o.Warehouse, false, o.LockWait, o.Logger)
+	lay := layoutOf(o.Warehouse)
+	lk, err := lockWork(ctx, lay, o.LockWait, o.Logger)
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureWork(lay, o.Logger); err != nil {
+		lk.release()
+		return nil, err
+	}
+	w, err := openWarehouse(ctx, lay.work, false, o.LockWait, o.Logger)
+	if err != nil {
+		lk.release()
+		return nil, err
+	}
+	w.lay, w.lock = lay, lk
 	if err := w.limitMemory(ctx, int64(o.Config.Transform.MemoryLimit)); err != nil {
 		w.close()
 		return nil, err
@@ -166,18 +195,55 @@ func (w *warehouse) limitMemory(ctx context.Context, bytes int64) error {
 	return nil
 }
 
+// init creates rawland's tables and (re)creates the shipped views, in one
+// transaction. The views are recreated only when sql/ changed, so that a
+// run that changes nothing leaves the working database unchanged (and
+// nothing to publish).
 func (w *warehouse) init(ctx context.Context) error {
+	h := sha256.New()
+	for _, v := range sqlfiles.Views() {
+		h.Write([]byte(v.Name + "\x00" + v.SQL + "\x00"))
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
 	return w.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, bookkeeping); err != nil {
 			return fmt.Errorf("create rawland tables: %w", err)
+		}
+		if v, err := metaValue(ctx, tx, metaViews); err != nil || v == sum {
+			return err
 		}
 		for _, v := range sqlfiles.Views() {
 			if _, err := tx.ExecContext(ctx, v.SQL); err != nil {
 				return fmt.Errorf("create view from sql/%s.sql: %w", v.Name, err)
 			}
 		}
-		return nil
+		return setMeta(ctx, tx, metaViews, sum)
 	})
+}
+
+// rawland.meta keys.
+const (
+	metaViews = "views_sha256" // the sql/ views last created
+	metaRuns  = "runs_sha256"  // the run history last copied into rawland.runs
+)
+
+func metaValue(ctx context.Context, tx *sql.Tx, key string) (string, error) {
+	var v string
+	err := tx.QueryRowContext(ctx, "SELECT value FROM rawland.meta WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read rawland.meta: %w", err)
+	}
+	return v, nil
+}
+
+func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
+	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO rawland.meta VALUES (?, ?)", key, value); err != nil {
+		return fmt.Errorf("write rawland.meta: %w", err)
+	}
+	return nil
 }
 
 // inTx runs fn in a transaction on the warehouse connection: committed if

@@ -39,8 +39,11 @@ func (l *runLine) add(status, text string) {
 
 // runRun is the cron entry point. It is safe to start every minute: a stream
 // another process holds is skipped at once (exit 75 only if nothing else
-// ran), the warehouse is waited for at most transform.lock_wait, and every
-// step is idempotent, so overlapping, retried or crashed runs never process
+// ran), another rawland process transforming is waited for at most
+// transform.lock_wait (readers of the published warehouse never make it
+// wait), a stream whose records have not reached the published warehouse
+// for longer than transform.stale_after fails the run, and every step is
+// idempotent, so overlapping, retried or crashed runs never process
 // anything twice. It prints one summary line per stream.
 func runRun(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -107,6 +110,9 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		for _, n := range readyNames {
 			lines[n].add(stBusy, "transform waits: "+terr.Error())
 		}
+		if err := a.checkStale(ctx, store, streams, lines); err != nil {
+			return err
+		}
 		return finish(a, lines, start, &busyError{err: terr})
 	case terr != nil && errors.Is(terr, config.ErrInvalid):
 		return terr
@@ -151,6 +157,9 @@ func runRun(ctx context.Context, a *app, args []string) error {
 				}
 			}
 		}
+	}
+	if err := a.checkStale(ctx, store, streams, lines); err != nil {
+		return err
 	}
 	return finish(a, lines, start, nil)
 }

@@ -74,8 +74,8 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	// quarantine, drift and row counts live in the warehouse; if an analyst
-	// holds it, status still answers from the state store
+	// quarantine, drift and row counts are the published snapshot's, read
+	// from its manifest: status never opens the warehouse
 	counts, countsErr := transform.Counts(ctx, a.warehousePath())
 	if countsErr != nil {
 		a.log.Warn("warehouse counts unavailable", "err", countsErr)
@@ -121,8 +121,9 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		}
 		out = append(out, st)
 	}
+	pub := transform.Published(a.warehousePath())
 	if *asJSON {
-		return writeJSON(a.stdout, map[string]any{"streams": out})
+		return writeJSON(a.stdout, map[string]any{"streams": out, "published_at": pub.PublishedAt, "publish_pending": pub.Pending})
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tCURSOR\tLAST RUN\tSTATUS\tRECORDS\tPENDING\tROWS\tQUARANTINED\tDRIFT\tDLQ\tNEXT RECONCILE\tLEASE")
@@ -152,5 +153,19 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	if countsErr != nil {
 		fmt.Fprintf(a.stdout, "\n? = unknown: %v\n", countsErr)
 	}
+	fmt.Fprintln(a.stdout, "\n"+publishLine(pub, time.Now()))
 	return nil
+}
+
+// publishLine says how old the published warehouse is and whether a newer
+// working state waits to be published.
+func publishLine(pub transform.PublishState, now time.Time) string {
+	line := "warehouse: nothing published yet"
+	if pub.PublishedAt != nil {
+		line = fmt.Sprintf("warehouse: published %s (%s ago)", pub.PublishedAt.UTC().Format(time.RFC3339), now.Sub(*pub.PublishedAt).Round(time.Second))
+	}
+	if pub.Pending {
+		line += "; a newer working state waits to be published (a transform is under way, or the next run publishes it)"
+	}
+	return line
 }

@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RAWLAND_AS_MAIN") == "1" {
 		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	if mode := os.Getenv(readerEnv); mode != "" {
+		os.Exit(readerChild(mode))
+	}
 	os.Exit(m.Run())
 }
 

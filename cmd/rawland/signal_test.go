@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -172,7 +173,17 @@ func checkCleanStop(t *testing.T, dir string) {
 // table) and the number of transformed runs of things.
 func warehouseCounts(t *testing.T, dir string) (rows, runs int) {
 	t.Helper()
-	db, err := sql.Open("duckdb", filepath.Join(dir, "data", "warehouse.duckdb")+"?access_mode=READ_ONLY")
+	return warehouseCountsAt(t, filepath.Join(dir, "data", "warehouse.duckdb"))
+}
+
+// warehouseCountsAt is warehouseCounts of one DuckDB file (0, 0 when it
+// does not exist).
+func warehouseCountsAt(t *testing.T, path string) (rows, runs int) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		return 0, 0
+	}
+	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,6 +346,9 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 			}
 			if rows, runs := warehouseCounts(t, dir); rows != 0 || runs != 0 {
 				t.Fatalf("the interrupted run is half-written: %d rows, %d runs in the warehouse", rows, runs)
+			}
+			if rows, runs := warehouseCountsAt(t, filepath.Join(dir, "data", "state", "warehouse", "work.duckdb")); rows != 0 || runs != 0 {
+				t.Fatalf("the interrupted run is half-written: %d rows, %d runs in the working database", rows, runs)
 			}
 			if code, _, errOut := rawland(t, dir, "transform"); code != 0 {
 				t.Fatalf("transform after SIGTERM exited %d (75 = left locked): %s", code, errOut)
