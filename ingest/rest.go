@@ -29,6 +29,9 @@ type Doer interface {
 type batch struct {
 	page    landing.Page
 	records []json.RawMessage
+	// total is the record count the page announced (pagination total),
+	// 0 when unknown: progress shows an ETA from it.
+	total int64
 }
 
 // listing describes one REST walk: a path, its params, method and body
@@ -194,7 +197,13 @@ func walk(ctx context.Context, d Doer, w walkSpec, sink func(batch) error) (seen
 		}
 		lp := landing.Page{N: n, URL: resp.URL, Status: resp.Status, Records: len(recs), Bytes: len(resp.Body),
 			TrackingID: resp.TrackingID, Attempts: resp.Attempts, LatencyMS: resp.Latency.Milliseconds()}
-		if err := sink(batch{page: lp, records: recs}); err != nil {
+		var total int64
+		if judge.total != "" {
+			if t, ok, err := judge.readCount(doc, judge.total, "total", "a record count"); err == nil && ok {
+				total = t
+			}
+		}
+		if err := sink(batch{page: lp, records: recs, total: total}); err != nil {
 			return nil, err
 		}
 		p := page{Req: req, Header: resp.Header, Doc: doc, Records: len(recs)}

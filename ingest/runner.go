@@ -33,8 +33,10 @@ type Options struct {
 	// Kind is KindIngest (incremental, moves the cursor) or KindReconcile
 	// (full listing, never moves the cursor).
 	Kind state.Kind
-	// Progress, if set, is called after every landed page.
-	Progress func(stream string, pages, records int64)
+	// Progress, if set, is called after every landed page with the run's
+	// pages and records so far and the total the upstream announced (0 =
+	// unknown).
+	Progress func(stream string, pages, records, total int64)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Budget bounds how long a delta-queue stream keeps running cycles
@@ -255,7 +257,7 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 		crashpoint.Hit("after_page")
 		log.Debug("page landed", KeyPages, b.page.N, KeyRecords, b.page.Records, KeyTrackingID, b.page.TrackingID)
 		if o.Progress != nil {
-			o.Progress(s.Name, b.page.N, w.Records())
+			o.Progress(s.Name, b.page.N, w.Records(), b.total)
 		}
 		if caughtUp {
 			return errCaughtUp

@@ -47,6 +47,9 @@ type streamProgress struct {
 	// the current run's pages, and what earlier runs of the stream in
 	// this stage landed
 	runPages, basePages, baseRecords int64
+	// total is the record count the upstream announced for the current
+	// run (0 = unknown)
+	total int64
 	started, ended                   time.Time
 	outcome                          string // set by finish
 	bar                              *mpb.Bar
@@ -78,8 +81,9 @@ func (a *app) startProgress(stage string, streams []string, source func(string) 
 	return v
 }
 
-// ingested records one landed page of a stream (ingest.Options.Progress).
-func (v *progressView) ingested(stream string, pages, records int64) {
+// ingested records one landed page of a stream and the total the upstream
+// announced, 0 if none (ingest.Options.Progress).
+func (v *progressView) ingested(stream string, pages, records, total int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	sp := v.get(stream)
@@ -90,6 +94,9 @@ func (v *progressView) ingested(stream string, pages, records int64) {
 	}
 	sp.runPages = pages
 	sp.pages, sp.records = sp.basePages+pages, sp.baseRecords+records
+	if total > 0 {
+		sp.total = sp.baseRecords + total
+	}
 	if sp.bar != nil {
 		sp.bar.SetCurrent(records) // animates the spinner
 	}
@@ -131,11 +138,11 @@ func (v *progressView) get(stream string) *streamProgress {
 func (v *progressView) line(stream string) string {
 	v.mu.Lock()
 	sp, ok := v.streams[stream]
-	var records, pages int64
+	var records, pages, total int64
 	var started, ended time.Time
 	var outcome string
 	if ok {
-		records, pages, started, ended, outcome = sp.records, sp.pages, sp.started, sp.ended, sp.outcome
+		records, pages, total, started, ended, outcome = sp.records, sp.pages, sp.total, sp.started, sp.ended, sp.outcome
 	}
 	v.mu.Unlock()
 	if started.IsZero() {
@@ -150,10 +157,17 @@ func (v *progressView) line(stream string) string {
 		rate = float64(records) / el.Seconds()
 	}
 	text := fmt.Sprintf("%d records", records)
+	if total > 0 {
+		text = fmt.Sprintf("%d/%d records", records, total)
+	}
 	if pages > 0 {
 		text += fmt.Sprintf(" · %d pages", pages)
 	}
 	text += fmt.Sprintf(" · %.0f/s · %s", rate, el.Round(time.Second))
+	if total > records && rate > 0 && ended.IsZero() {
+		eta := time.Duration(float64(total-records) / rate * float64(time.Second))
+		text += fmt.Sprintf(" · ETA %s", eta.Round(time.Second))
+	}
 	if outcome != "" {
 		return outcome + ": " + text
 	}
