@@ -26,6 +26,9 @@ type exportFile struct {
 	lastByte int64
 }
 
+// exportPad is the padding rows are filled with.
+var exportPad = []byte(strings.Repeat("x", 4096))
+
 // exportRowOverhead is the longest row prefix without padding.
 const exportRowOverhead = 112
 
@@ -90,7 +93,11 @@ func (f *exportFile) row(buf []byte, k int64) []byte {
 		trailing = 0
 	}
 	fill := f.rowLen - len(b) - len(end) - trailing
-	b = append(b, strings.Repeat("x", max(fill, 0))...)
+	for fill > 0 {
+		k := min(fill, len(exportPad))
+		b = append(b, exportPad[:k]...)
+		fill -= k
+	}
 	b = append(b, end...)
 	if f.format != "json" {
 		b = append(b, '\n')
