@@ -199,10 +199,14 @@ func TestExportFailuresKeepNothing(t *testing.T) {
 		{name: "failed job", opts: mockapi.ExportOptions{FailJobs: 1}, wantErr: "ran out of disk"},
 		{name: "bad checksum", opts: mockapi.ExportOptions{Checksums: true, BadChecksum: true}, wantErr: "SHA-256", keepsJob: true},
 		{name: "file over max_file_bytes", opts: mockapi.ExportOptions{}, wantErr: "over the 2048 byte limit", keepsJob: true,
-			edit: func(c string) string { return strings.Replace(c, "sha256, format: jsonl}", "sha256, format: jsonl, max_file_bytes: 2KiB}", 1) }},
+			edit: func(c string) string {
+				return strings.Replace(c, "sha256, format: jsonl}", "sha256, format: jsonl, max_file_bytes: 2KiB}", 1)
+			}},
 		{name: "download URLs keep expiring", opts: mockapi.ExportOptions{ExpireDownloads: 100}, wantErr: "fresh URLs", keepsJob: true},
 		{name: "credentials to a foreign download host", opts: mockapi.ExportOptions{}, wantErr: "allowed_origins", keepsJob: true,
-			edit: func(c string) string { return strings.Replace(c, "sha256, format: jsonl}", "sha256, format: jsonl, credentials: true}", 1) }},
+			edit: func(c string) string {
+				return strings.Replace(c, "sha256, format: jsonl}", "sha256, format: jsonl, credentials: true}", 1)
+			}},
 		{name: "poll timeout", opts: mockapi.ExportOptions{PollsToDone: 1000}, wantErr: "poll timeout", keepsJob: true,
 			edit: func(c string) string { return strings.Replace(c, "timeout: 10s}", "timeout: 100ms}", 1) }},
 	}

@@ -144,4 +144,6 @@ func (f *exportFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // String names the file in errors.
-func (f *exportFile) String() string { return fmt.Sprintf("export file of records %d..%d", f.first, f.first+f.n-1) }
+func (f *exportFile) String() string {
+	return fmt.Sprintf("export file of records %d..%d", f.first, f.first+f.n-1)
+}
