@@ -23,7 +23,12 @@ import (
 type jobExpiredError struct {
 	JobID  string
 	Reason string
+	status string // the expired status value ("" for a 404 or 410)
 }
+
+// goneAfter is how many polls in a row must find no job (404, 410) before
+// the job counts as gone upstream.
+const goneAfter = 3
 
 func (e *jobExpiredError) Error() string {
 	return fmt.Sprintf("export job %s is gone upstream: %s", e.JobID, e.Reason)
@@ -180,7 +185,7 @@ func (x *exporter) pollOnce(ctx context.Context, id string) (pollAnswer, error) 
 		}
 		return a, &JobFailedError{JobID: id, Status: st, Message: msg}
 	case slices.Contains(p.Expired, st):
-		return a, &jobExpiredError{JobID: id, Reason: fmt.Sprintf("status %q", st)}
+		return a, &jobExpiredError{JobID: id, Reason: fmt.Sprintf("status %q", st), status: st}
 	case st == "":
 		return a, fmt.Errorf("%s (tracking id %q): no job status at %q (%s): set export.poll.status", resp.URL, resp.TrackingID, p.Status, keysAlong(doc, p.Status))
 	}
@@ -196,9 +201,21 @@ func (x *exporter) waitDone(ctx context.Context, j *state.Job) error {
 	now := x.sess.o.Now
 	deadline := now().Add(p.Timeout.D())
 	wait := p.Interval.D()
+	gone := 0 // consecutive polls that found no job
 	for n := 1; ; n++ {
 		a, err := x.pollOnce(ctx, j.ID)
 		crashpoint.Hit("export_after_poll")
+		var exp *jobExpiredError
+		if errors.As(err, &exp) && exp.status == "" {
+			// a 404 may be an API that lists a new job a moment late:
+			// the job is gone only when the answer repeats
+			if gone++; gone < goneAfter {
+				x.log.Warn("the export job's poll found no job; polling again", KeyJobID, j.ID, "reason", exp.Reason)
+				err = nil
+			}
+		} else {
+			gone = 0
+		}
 		var failed *JobFailedError
 		if errors.As(err, &failed) {
 			// the job is dead: drop it so that the next run starts a new one
@@ -210,7 +227,7 @@ func (x *exporter) waitDone(ctx context.Context, j *state.Job) error {
 		if err != nil {
 			return err
 		}
-		if a.done {
+		if a.done && gone == 0 {
 			x.done = a.body
 			x.log.Info("export job done", KeyJobID, j.ID, "polls", n)
 			return nil

@@ -142,6 +142,7 @@ func TestExportFaults(t *testing.T) {
 				t.Errorf("%d jobs created, want 2 (the expired one, then one with a new key)", st.JobsCreated)
 			}
 		}},
+		{name: "job listed late (404 twice)", opts: mockapi.ExportOptions{LateJobs: 2}},
 		{name: "expired download URLs", opts: mockapi.ExportOptions{ExpireDownloads: 2}, check: func(t *testing.T, st mockapi.ExportStats) {
 			if st.Refused403 != 2 || st.Polls < 3 {
 				t.Errorf("%d refused, %d polls; want 2 refused and a poll for fresh URLs after each", st.Refused403, st.Polls)

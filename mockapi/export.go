@@ -39,6 +39,9 @@ type ExportOptions struct {
 	// gone (poll answers 404) from their first poll on.
 	FailJobs   int
 	ExpireJobs int
+	// LateJobs: the first N polls of every job answer 404, as an API that
+	// lists a new job a moment late.
+	LateJobs int
 	// LoseCreates: the first N create requests make the job, then lose the
 	// answer (the connection is dropped after StallCreate).
 	LoseCreates int
@@ -232,6 +235,10 @@ func (e *Export) poll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j.polls++
+	if j.polls <= e.opts.LateJobs {
+		writeError(w, http.StatusNotFound, "no such export job (yet)")
+		return
+	}
 	out := map[string]any{"id": j.id}
 	switch {
 	case j.n <= e.opts.FailJobs:
