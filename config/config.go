@@ -82,7 +82,7 @@ type Retry struct {
 // Stream is one record stream of a source.
 type Stream struct {
 	Source     string            `yaml:"source"`
-	Kind       string            `yaml:"kind"` // rest | delta_queue
+	Kind       string            `yaml:"kind"` // rest | delta_queue | export
 	Path       string            `yaml:"path"`
 	Params     map[string]string `yaml:"params"`
 	Records    string            `yaml:"records"`
@@ -90,7 +90,9 @@ type Stream struct {
 	Cursor     *Cursor           `yaml:"cursor"`
 	Pagination Pagination        `yaml:"pagination"`
 	DeltaQueue *DeltaQueue       `yaml:"delta_queue"`
-	Schema     string            `yaml:"schema"`
+	// Export configures a kind: export stream (validate_export.go).
+	Export *Export `yaml:"export"`
+	Schema string  `yaml:"schema"`
 	// Reconcile optionally overrides how the full listing is read (for
 	// delta-queue streams: the listing endpoint; without it reconcile skips
 	// the stream).

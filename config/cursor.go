@@ -167,7 +167,7 @@ func (v *validator) cursor(keys []string, s *Stream) {
 	default:
 		v.fail(k("order"), "unknown order %q: use asc or desc (the order of the records by the cursor field)", c.Order)
 	}
-	if c.Param == "" && c.Filter != FilterClient {
+	if c.Param == "" && c.Filter != FilterClient && s.Kind != KindExport {
 		v.fail(k("param"), "cursor needs param: the query parameter that sends it (or filter: client for a feed the upstream does not filter)")
 	}
 	var err error

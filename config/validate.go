@@ -170,13 +170,18 @@ func (v *validator) stream(name string, s *Stream) {
 		if s.DeltaQueue != nil {
 			v.fail(k("delta_queue"), "delta_queue is only for kind: delta_queue")
 		}
+		if s.Export != nil {
+			v.fail(k("export"), "export is only for kind: export")
+		}
 	case "delta_queue":
 		v.deltaQueue(k("delta_queue"), s)
 		if s.Method != "" || s.Body != nil {
 			v.fail(k("method"), "method and body are for kind rest: a delta queue's requests are set under delta_queue:")
 		}
+	case KindExport:
+		v.export(k(), s)
 	default:
-		v.fail(k("kind"), "unknown kind %q: use rest or delta_queue", s.Kind)
+		v.fail(k("kind"), "unknown kind %q: use rest, delta_queue or export", s.Kind)
 	}
 	if s.Cursor != nil {
 		v.cursor(k("cursor"), s)

@@ -105,6 +105,9 @@ func Stream(ctx context.Context, o Options, s *config.Stream) (Result, error) {
 	if s.Kind == "delta_queue" && o.Kind == state.KindIngest {
 		return deltaQueue(ctx, sess, doer)
 	}
+	if s.Kind == config.KindExport {
+		return exportStream(ctx, sess, doer)
+	}
 	if s.Cursor != nil && o.Kind == state.KindIngest {
 		return cursorRuns(ctx, sess, doer)
 	}
@@ -268,7 +271,7 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 	if readErr != nil && ctx.Err() != nil {
 		readErr = context.Cause(ctx) // e.g. the lease was lost
 	}
-	if readErr != nil && (w.Records() == 0 || ctx.Err() != nil) {
+	if readErr != nil && (w.Records() == 0 || ctx.Err() != nil || errors.Is(readErr, errDiscardRun)) {
 		w.Abort()
 		return Result{}, readErr
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/sourcegraph/conc/pool"
+
 	"github.com/rawland/rawland/internal/crashpoint"
 )
 
@@ -44,6 +46,9 @@ type Writer struct {
 	cw     *countWriter
 	part   FileInfo
 	closed bool
+	// syncs fsyncs and renames closed parts, one at a time, while the next
+	// part is written; Finish waits for them before the manifest.
+	syncs *pool.ErrorPool
 }
 
 // NewWriter creates the run's staging directory and returns its writer.
@@ -172,7 +177,10 @@ func (w *Writer) openPart() error {
 	return nil
 }
 
-// closePart flushes, fsyncs and renames the open part to its final name.
+// closePart flushes the open part and hands it to the background syncer,
+// which fsyncs it and renames it to its final name (at most one part is
+// being synced while the next is written: the disk's write-back overlaps
+// the download instead of stalling it).
 func (w *Writer) closePart() error {
 	if w.f == nil {
 		return nil
@@ -186,21 +194,40 @@ func (w *Writer) closePart() error {
 	if err := w.buf.Flush(); err != nil {
 		return fmt.Errorf("flush %s: %w", name, err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err := os.Rename(filepath.Join(w.dir, name+".tmp"), filepath.Join(w.dir, name)); err != nil {
-		return fmt.Errorf("rename %s: %w", name, err)
-	}
-	crashpoint.Hit("after_part")
+	f := w.f
 	w.part.Bytes = w.cw.n
 	w.part.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
 	w.man.Files = append(w.man.Files, w.part)
 	w.f = nil
+	if w.syncs == nil {
+		w.syncs = pool.New().WithErrors().WithMaxGoroutines(1)
+	}
+	dir := w.dir
+	w.syncs.Go(func() error {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("sync %s: %w", name, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("close %s: %w", name, err)
+		}
+		if err := os.Rename(filepath.Join(dir, name+".tmp"), filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("rename %s: %w", name, err)
+		}
+		crashpoint.Hit("after_part")
+		return nil
+	})
 	return nil
+}
+
+// waitSyncs waits for the parts being synced; the first error, if any.
+func (w *Writer) waitSyncs() error {
+	if w.syncs == nil {
+		return nil
+	}
+	p := w.syncs
+	w.syncs = nil
+	return p.Wait()
 }
 
 // Finish makes the run durable in staging: the last part is closed, the page
@@ -212,6 +239,9 @@ func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
 		return w.man, fmt.Errorf("finish run %s: already finished", w.runID)
 	}
 	if err := w.closePart(); err != nil {
+		return w.man, err
+	}
+	if err := w.waitSyncs(); err != nil {
 		return w.man, err
 	}
 	if err := w.pages.Sync(); err != nil {
@@ -236,6 +266,7 @@ func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
 
 // Abort closes whatever is open and removes the run's staging directory.
 func (w *Writer) Abort() error {
+	w.waitSyncs()
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil

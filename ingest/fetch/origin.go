@@ -129,6 +129,13 @@ func (c *Client) credentials(req *http.Request, home string) error {
 		c.auth.Apply(req)
 		return nil
 	}
+	return c.stripCredentials(req)
+}
+
+// stripCredentials removes every trace of the source's credentials from
+// req (see credentials); it fails with ErrForeignOrigin when a secret is
+// left in the URL's path.
+func (c *Client) stripCredentials(req *http.Request) error {
 	req.Header.Del("Authorization")
 	req.Header.Del("Proxy-Authorization")
 	if h, ok := c.auth.(headerAuth); ok {

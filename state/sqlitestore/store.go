@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// SQLite does not queue for; processes that start together retry it.
 	var err2 error
 	for wait := 5 * time.Millisecond; ; wait = min(wait*2, 500*time.Millisecond) {
-		if _, err2 = db.ExecContext(ctx, schema); err2 == nil || !strings.Contains(err2.Error(), "SQLITE_BUSY") || time.Since(start) > 30*time.Second {
+		if _, err2 = db.ExecContext(ctx, schema+jobsSchema); err2 == nil || !strings.Contains(err2.Error(), "SQLITE_BUSY") || time.Since(start) > 30*time.Second {
 			break
 		}
 		select {
