@@ -49,10 +49,10 @@ type streamProgress struct {
 	runPages, basePages, baseRecords int64
 	// total is the record count the upstream announced for the current
 	// run (0 = unknown)
-	total int64
-	started, ended                   time.Time
-	outcome                          string // set by finish
-	bar                              *mpb.Bar
+	total          int64
+	started, ended time.Time
+	outcome        string // set by finish
+	bar            *mpb.Bar
 }
 
 // startProgress begins a view for stage over streams. Call end when the
