@@ -23,6 +23,7 @@ type version struct{ ID, Version int64 }
 type landedRec struct {
 	version
 	UpdatedAt string // RFC 3339 UTC as the mock renders it; "" without one
+	RunID     string // the run that landed it
 }
 
 // parseVersion reads id and version from a mock record.
@@ -44,7 +45,7 @@ func parseLanded(rec []byte) (landedRec, error) {
 	if v.ID == nil {
 		return landedRec{}, fmt.Errorf("record %.80s has no id", rec)
 	}
-	return landedRec{version{*v.ID, v.Version}, v.UpdatedAt}, nil
+	return landedRec{version: version{*v.ID, v.Version}, UpdatedAt: v.UpdatedAt}, nil
 }
 
 // Truth is the upstream's live records: stream → id → version.
@@ -128,6 +129,9 @@ func (c *Checker) CheckState(ctx context.Context, settled bool) (Landed, error) 
 			recs, err := c.runRecords(ctx, zone, s, r, settled)
 			if err != nil {
 				return landed, err
+			}
+			for i := range recs {
+				recs[i].RunID = r.ID
 			}
 			if r.Status == state.StatusTransformed {
 				landed.Transformed[s] = append(landed.Transformed[s], recs...)

@@ -28,39 +28,74 @@ type table struct {
 	transformed map[string]bool // run IDs in rawland.transformed
 }
 
-// CheckWarehouse opens the warehouse read-only and checks it against the
-// landed runs and the upstream's truth. At every moment: no primary key
-// has two rows, no live upstream record is marked deleted, every record
-// version of a transformed run is in its table at that version or a newer
-// one, or quarantined at that version. After settling (settled) also: every
-// live upstream record is in its table at its current version (or
-// quarantined at it), rows gone upstream are marked deleted, and the
-// warehouse and the state store agree on which runs are transformed.
+// CheckWarehouse checks the warehouse against the landed runs and the
+// upstream's truth. Transform works on a private working database and
+// publishes DATA/warehouse.duckdb as a snapshot, so both are read
+// (read-only). The working database must hold every transformed run at
+// every moment. The published snapshot may lag it (a publish pending after
+// a kill or a full disk), so before settling it must only be consistent in
+// itself: every record version of a run it lists as transformed is there;
+// after settling it must hold everything.
+//
+// Checked at every moment: no primary key has two rows, no live upstream
+// record is marked deleted, every record version of a transformed run is in
+// its table at that version or a newer one, or quarantined at that version.
+// After settling (settled) also: every live upstream record is in its table
+// at its current version (or quarantined at it), rows gone upstream are
+// marked deleted, and the warehouse and the state store agree on which runs
+// are transformed.
 func (c *Checker) CheckWarehouse(ctx context.Context, landed Landed, truth Truth, settled bool) error {
-	path := filepath.Join(c.DataDir, "warehouse.duckdb")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	published := filepath.Join(c.DataDir, "warehouse.duckdb")
+	work := filepath.Join(c.DataDir, "state", "warehouse", "work.duckdb")
+	haveWork := exists(work)
+	if haveWork {
+		if err := c.checkDB(ctx, work, "working database", landed, truth, settled, false); err != nil {
+			return err
+		}
+	}
+	if !exists(published) {
 		if settled {
 			c.Fig.violate(&c.Fig.Lost, "no warehouse after settling")
 		}
 		return nil
 	}
+	return c.checkDB(ctx, published, "published warehouse", landed, truth, settled, haveWork && !settled)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// checkDB checks one DuckDB file; snapshot: it may lag the state store
+// (only the runs it lists as transformed are checked).
+func (c *Checker) checkDB(ctx context.Context, path, what string, landed Landed, truth Truth, settled, snapshot bool) error {
 	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY")
 	if err != nil {
-		return fmt.Errorf("open warehouse: %w", err)
+		return fmt.Errorf("open %s: %w", what, err)
 	}
 	defer db.Close()
 	for _, s := range c.Streams {
 		tb, err := readTable(ctx, db, s, c.Fig)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		l := landed
+		if snapshot && tb != nil {
+			l = Landed{Transformed: map[string][]landedRec{}, TransformedRuns: map[string]map[string]bool{s: tb.transformed}}
+			for _, v := range landed.Transformed[s] {
+				if tb.transformed[v.RunID] {
+					l.Transformed[s] = append(l.Transformed[s], v)
+				}
+			}
 		}
 		if tb == nil {
-			if settled || len(landed.Transformed[s]) > 0 {
-				c.Fig.violate(&c.Fig.Lost, "%s: no table, though %d record versions were transformed", s, len(landed.Transformed[s]))
+			if !snapshot && (settled || len(l.Transformed[s]) > 0) {
+				c.Fig.violate(&c.Fig.Lost, "%s: %s has no table, though %d record versions were transformed", s, what, len(l.Transformed[s]))
 			}
 			continue
 		}
-		c.checkTable(s, tb, landed, truth[s], settled)
+		c.checkTable(s, tb, l, truth[s], settled)
 	}
 	return nil
 }
