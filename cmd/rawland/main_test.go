@@ -17,7 +17,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RAWLAND_AS_MAIN") == "1" {
 		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
 }
 
 // child returns an un-started rawland process in dir.

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rawland/rawland/internal/pgtest"
+	"github.com/rawland/rawland/state"
+	"github.com/rawland/rawland/state/pgstore"
+)
+
+// One PostgreSQL server for the package's tests, started by the first test
+// that needs it and stopped by TestMain.
+var (
+	pgOnce  sync.Once
+	pgSrv   *pgtest.Server
+	pgErr   error
+	pgDSN   string
+	pgNames atomic.Int64
+)
+
+// postgres returns the DSN of the shared test database, skipping when
+// PostgreSQL is not installed.
+func postgres(t *testing.T) string {
+	t.Helper()
+	pgOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if pgSrv, pgErr = pgtest.Start(ctx); pgErr == nil {
+			pgDSN, pgErr = pgSrv.NewDB(ctx)
+		}
+	})
+	if errors.Is(pgErr, pgtest.ErrNoPostgres) {
+		t.Skipf("skipping PostgreSQL test: %v", pgErr)
+	}
+	if pgErr != nil {
+		t.Fatalf("start PostgreSQL: %v", pgErr)
+	}
+	return pgDSN
+}
+
+func stopPostgres() {
+	if pgSrv != nil {
+		pgSrv.Stop()
+	}
+}
+
+// pgSchema is a fresh schema name for one test.
+func pgSchema() string { return fmt.Sprintf("cmd%d", pgNames.Add(1)) }
+
+const pgCfg = `
+data_dir: data
+state: {backend: postgres, dsn_env: RAWLAND_TEST_STATE_DSN, schema: {{SCHEMA}}}
+sources:
+  api: {base_url: "{{URL}}", retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 10ms}, rate_limit: {requests: 1000, per: 1s}}
+streams:
+  things:
+    source: api
+    path: /things
+    primary_key: [id]
+    cursor: {field: updated_at, param: since, start: "2020-01-01T00:00:00Z"}
+    pagination: {type: link}
+    schema: schemas/things.json
+`
+
+// TestPostgresBackendEndToEnd runs ingest, transform and status with the
+// state in PostgreSQL: runs, cursor and the quota row land there, nothing
+// in DATA/state/rawland.db, and RAWLAND_HOST names the host in the runs.
+func TestPostgresBackendEndToEnd(t *testing.T) {
+	dsn := postgres(t)
+	up := newUpstream(35)
+	hs := httptest.NewServer(up)
+	defer hs.Close()
+	srv := hs.URL
+	schema := pgSchema()
+	dir := project(t, strings.ReplaceAll(pgCfg, "{{SCHEMA}}", schema), srv)
+	t.Setenv("RAWLAND_TEST_STATE_DSN", "")
+	if code, _, errOut := rawland(t, dir, "ingest"); code != exitUsage || !strings.Contains(errOut, "RAWLAND_TEST_STATE_DSN is not set") {
+		t.Fatalf("without the DSN: exit %d, %s", code, errOut)
+	}
+	t.Setenv("RAWLAND_TEST_STATE_DSN", dsn)
+	t.Setenv(state.HostEnv, "worker-7")
+	for _, args := range [][]string{{"ingest"}, {"transform"}, {"status", "--json"}} {
+		if code, out, errOut := rawland(t, dir, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "state", "rawland.db")); err == nil {
+		t.Fatal("a SQLite state store was created beside the PostgreSQL one")
+	}
+	s, err := pgstore.Open(t.Context(), pgstore.Options{DSN: dsn, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs, err := s.List(t.Context(), state.RunFilter{Stream: "things"})
+	if err != nil || len(runs) != 1 || runs[0].Status != state.StatusTransformed || runs[0].Records != 35 || runs[0].Host != "worker-7" {
+		t.Fatalf("runs in PostgreSQL = %+v, %v", runs, err)
+	}
+	if c, _ := s.Cursor(t.Context(), "things"); c == "" {
+		t.Fatal("no cursor in PostgreSQL")
+	}
+	var n int
+	if err := s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM quota WHERE source = 'api'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("quota rows for api: %d, %v", n, err)
+	}
+}
