@@ -391,3 +391,56 @@ func caughtUp(ctx context.Context, t *testing.T, s *pgstore.Store, up *mwUpstrea
 }
 
 var _ = os.Getpid
+
+// TestMultiWorkerThroughput is the scale-out figure (not a pass/fail
+// test): 16 streams of 200 records each, 50 ms per page at a quota-free
+// upstream, ingested by 1, 2 and 4 worker processes (--parallel 2 each)
+// sharing one PostgreSQL and one data directory. Run it with
+//
+//	RAWLAND_WORKER_FIGURES=1 go test -tags duckdb_arrow -run TestMultiWorkerThroughput -v ./cmd/rawland
+func TestMultiWorkerThroughput(t *testing.T) {
+	if os.Getenv("RAWLAND_WORKER_FIGURES") == "" {
+		t.Skip("a figure, not a test: set RAWLAND_WORKER_FIGURES=1 to measure")
+	}
+	dsn := postgres(t)
+	var base float64
+	for _, n := range []int{1, 2, 4} {
+		streams := map[string]string{}
+		var names []string
+		for i := range 16 {
+			name := fmt.Sprintf("t%02d", i)
+			streams[name], names = "free", append(names, name)
+		}
+		up := newMWUpstream(names, 200)
+		up.latency = 50 * time.Millisecond
+		hs := httptest.NewServer(up)
+		schema := pgSchema()
+		dir := project(t, mwConfig(schema, 10*time.Second, map[string]int{"free": 0}, streams), hs.URL)
+		s, err := pgstore.Open(t.Context(), pgstore.Options{DSN: dsn, Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range n {
+			w := &worker{name: fmt.Sprintf("host-%d", i+1)}
+			wg.Go(func() { w.loop(t, dir, []string{"RAWLAND_TEST_STATE_DSN=" + dsn}, stop, 2) })
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		for !caughtUp(ctx, t, s, up, names) && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		took := time.Since(start)
+		cancel()
+		close(stop)
+		wg.Wait()
+		s.Close()
+		hs.Close()
+		rate := float64(16*200) / took.Seconds()
+		if n == 1 {
+			base = rate
+		}
+		t.Logf("workers=%d: %d records in %s = %.0f records/s (%.2fx one worker)", n, 16*200, took.Round(time.Millisecond), rate, rate/base)
+	}
+}
