@@ -114,3 +114,43 @@ func TestPostgresBackendEndToEnd(t *testing.T) {
 		t.Fatalf("quota rows for api: %d, %v", n, err)
 	}
 }
+
+// TestTransformSingleWriterAcrossHosts: while a worker on another host
+// holds the transform lease in PostgreSQL, `rawland transform` exits 75
+// naming it and changes nothing; once released, it transforms.
+func TestTransformSingleWriterAcrossHosts(t *testing.T) {
+	dsn := postgres(t)
+	hs := httptest.NewServer(newUpstream(12))
+	defer hs.Close()
+	schema := pgSchema()
+	dir := project(t, strings.ReplaceAll(pgCfg, "{{SCHEMA}}", schema), hs.URL)
+	t.Setenv("RAWLAND_TEST_STATE_DSN", dsn)
+	if code, out, errOut := rawland(t, dir, "ingest"); code != 0 {
+		t.Fatalf("ingest: exit %d\n%s%s", code, out, errOut)
+	}
+	s, err := pgstore.Open(t.Context(), pgstore.Options{DSN: dsn, Schema: schema, Host: "other-host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other := state.NewRunID(time.Now())
+	if _, err := s.Acquire(t.Context(), state.Lease{Stream: transformLease, RunID: other, Host: "other-host", PID: 4242}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := rawland(t, dir, "transform")
+	if code != exitBusy || !strings.Contains(out+errOut, "transform is running on host other-host") {
+		t.Fatalf("while another host transforms: exit %d\n%s%s", code, out, errOut)
+	}
+	if runs, _ := s.List(t.Context(), state.RunFilter{Stream: "things", Status: []state.Status{state.StatusTransformed}}); len(runs) != 0 {
+		t.Fatalf("a run was transformed while another host held the lease: %+v", runs)
+	}
+	if err := s.Release(t.Context(), transformLease, other); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := rawland(t, dir, "transform"); code != 0 {
+		t.Fatalf("after release: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, held, _ := s.Holder(t.Context(), transformLease); held {
+		t.Fatal("the transform lease is still held after transform finished")
+	}
+}
