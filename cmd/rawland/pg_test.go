@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/rawland/rawland/internal/pgtest"
 	"github.com/rawland/rawland/state"
 	"github.com/rawland/rawland/state/pgstore"
+	"github.com/rawland/rawland/state/sqlitestore"
 )
 
 // One PostgreSQL server for the package's tests, started by the first test
@@ -152,5 +154,64 @@ func TestTransformSingleWriterAcrossHosts(t *testing.T) {
 	}
 	if _, held, _ := s.Holder(t.Context(), transformLease); held {
 		t.Fatal("the transform lease is still held after transform finished")
+	}
+}
+
+// TestStateMigrateToPostgres ingests with the SQLite state, migrates it
+// into PostgreSQL, switches the config and ingests again: the cursor
+// carries over (only new records are read), the history and the DLQ come
+// along, and a second migrate refuses the non-empty schema.
+func TestStateMigrateToPostgres(t *testing.T) {
+	dsn := postgres(t)
+	up := newUpstream(25)
+	hs := httptest.NewServer(up)
+	defer hs.Close()
+	schema := pgSchema()
+	liteCfg := strings.Replace(strings.ReplaceAll(pgCfg, "{{SCHEMA}}", schema), "state: {backend: postgres, dsn_env: RAWLAND_TEST_STATE_DSN, schema: "+schema+"}\n", "", 1)
+	dir := project(t, liteCfg, hs.URL)
+	if code, out, errOut := rawland(t, dir, "ingest"); code != 0 {
+		t.Fatalf("ingest on SQLite: exit %d\n%s%s", code, out, errOut)
+	}
+	lite, err := sqlitestore.Open(t.Context(), filepath.Join(dir, "data", "state", "rawland.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite.PutDLQ(t.Context(), []state.DLQEntry{{Stream: "things", RunID: "r", ID: "9", URL: "http://x/9", Error: "404", Status: 404}})
+	liteCursor, _ := lite.Cursor(t.Context(), "things")
+	lite.Close()
+
+	t.Setenv("RAWLAND_STATE_DSN", "") // the default variable: unset
+	if code, _, errOut := rawland(t, dir, "state", "migrate", "--to", "postgres"); code != exitUsage || !strings.Contains(errOut, "RAWLAND_STATE_DSN is not set") {
+		t.Fatalf("without a DSN: exit %d: %s", code, errOut)
+	}
+	t.Setenv("RAWLAND_STATE_DSN", dsn)
+	// the config still says sqlite: migrate uses the default schema name,
+	// so point it at this test's schema through the config
+	os.WriteFile(filepath.Join(dir, "rawland.yaml"), []byte(strings.ReplaceAll(strings.ReplaceAll(liteCfg, "{{URL}}", hs.URL), "data_dir: data\n", "data_dir: data\nstate: {backend: postgres, dsn_env: RAWLAND_STATE_DSN, schema: "+schema+"}\n")), 0o644)
+	code, out, errOut := rawland(t, dir, "state", "migrate", "--to", "postgres")
+	if code != 0 || !strings.Contains(out, "migrated 1 runs, 1 cursors, 1 dead letters") {
+		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := rawland(t, dir, "state", "migrate", "--to", "postgres"); code != exitFailed || !strings.Contains(errOut, "already holds") {
+		t.Fatalf("second migrate: exit %d: %s", code, errOut)
+	}
+	pg, err := pgstore.Open(t.Context(), pgstore.Options{DSN: dsn, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if c, _ := pg.Cursor(t.Context(), "things"); c != liteCursor || c == "" {
+		t.Fatalf("cursor in PostgreSQL = %q, SQLite had %q", c, liteCursor)
+	}
+	if d, _ := pg.ListDLQ(t.Context(), ""); len(d) != 1 || d[0].ID != "9" {
+		t.Fatalf("dlq in PostgreSQL = %+v", d)
+	}
+	up.change(rand.New(rand.NewPCG(1, 1)), 0) // one new record
+	if code, out, errOut := rawland(t, dir, "ingest"); code != 0 {
+		t.Fatalf("ingest on PostgreSQL: exit %d\n%s%s", code, out, errOut)
+	}
+	runs, _ := pg.List(t.Context(), state.RunFilter{Stream: "things"})
+	if len(runs) != 2 || runs[0].Records > 2 || runs[0].CursorBefore != liteCursor {
+		t.Fatalf("runs after the switch = %+v; want a second run that continued from %s", runs, liteCursor)
 	}
 }
