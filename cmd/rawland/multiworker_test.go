@@ -37,40 +37,51 @@ type mwUpstream struct {
 	// requests that show two walks of one stream at once.
 	walks    map[string]*walk
 	overlaps []string
-	// quiet is how long a walk may go without a request before it counts
-	// as dead (its worker killed): 2/3 of the lease TTL, since a live
-	// holder renews every TTL/3.
-	quiet time.Duration
+	// check turns the walk check on; running lists the worker processes
+	// not yet reaped (set by the worker loop).
+	check   bool
+	running map[string]bool
 }
 
 // walk is one run's pass over a stream's pages.
 type walk struct {
-	since string
+	worker string // the process walking
+	since  string
 	page  int
 	done  bool
 	last  time.Time
 }
 
-// walkCheck records a request of stream and reports an overlap when it
-// belongs to a walk other than the stream's live one: a new walk (page 1,
-// or another since) while a walk that made a request less than quiet ago
-// has not reached its last page.
-func (u *mwUpstream) walkCheck(stream, since string, page int, now time.Time) {
+// walkCheck records a request of stream by worker and reports an overlap
+// when another worker process walks the stream while the process of its
+// unfinished walk still runs (not killed and reaped, not exited).
+func (u *mwUpstream) walkCheck(stream, worker, since string, page int, now time.Time) {
 	w := u.walks[stream]
-	same := w != nil && w.since == since && (page == w.page || page == w.page+1)
-	if !same && w != nil && !w.done && now.Sub(w.last) < u.quiet {
-		u.overlaps = append(u.overlaps, fmt.Sprintf("stream %s: page %d since %q at %s while the walk since %q was at page %d (last request %s ago)",
-			stream, page, since, now.Format("15:04:05.000"), w.since, w.page, now.Sub(w.last)))
+	same := w != nil && w.worker == worker && w.since == since && (page == w.page || page == w.page+1)
+	if !same && w != nil && !w.done && w.worker != worker && u.running[w.worker] {
+		u.overlaps = append(u.overlaps, fmt.Sprintf("stream %s: %s asked for page %d since %q at %s while %s, still running, was at page %d since %q (last request %s ago)",
+			stream, worker, page, since, now.Format("15:04:05.000"), w.worker, w.page, w.since, now.Sub(w.last)))
 	}
 	if !same {
-		w = &walk{since: since}
+		w = &walk{worker: worker, since: since}
 		u.walks[stream] = w
 	}
 	w.page, w.last = page, now
 }
 
+// setRunning records whether a worker process runs.
+func (u *mwUpstream) setRunning(worker string, on bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if on {
+		u.running[worker] = true
+	} else {
+		delete(u.running, worker)
+	}
+}
+
 func newMWUpstream(streams []string, n int) *mwUpstream {
-	u := &mwUpstream{records: map[string][]time.Time{}, arrived: map[string][]time.Time{}, walks: map[string]*walk{}, clock: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	u := &mwUpstream{records: map[string][]time.Time{}, arrived: map[string][]time.Time{}, walks: map[string]*walk{}, running: map[string]bool{}, clock: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 	for _, s := range streams {
 		u.add(s, n)
 	}
@@ -105,8 +116,8 @@ func (u *mwUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
 	now := time.Now()
 	u.arrived[source] = append(u.arrived[source], now)
-	if u.quiet > 0 {
-		u.walkCheck(stream, since, page, now)
+	if u.check {
+		u.walkCheck(stream, r.Header.Get(workerHeader), since, page, now)
 	}
 	recs := slices.Clone(u.records[stream])
 	u.mu.Unlock()
@@ -122,7 +133,7 @@ func (u *mwUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	lo, hi := min((page-1)*10, len(ids)), min(page*10, len(ids))
-	if hi == len(ids) && u.quiet > 0 {
+	if hi == len(ids) && u.check {
 		u.mu.Lock()
 		if w := u.walks[stream]; w != nil && w.since == since && w.page == page {
 			w.done = true
@@ -142,6 +153,13 @@ func (u *mwUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
 }
 
+// Each worker process sends its identity (host#n) in this header, from
+// this environment variable.
+const (
+	workerHeader = "X-Test-Worker"
+	workerEnv    = "RAWLAND_TEST_WORKER"
+)
+
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // mwConfig is a config of streams spread over sources; perSec maps a
@@ -151,6 +169,8 @@ func mwConfig(schema string, ttl time.Duration, perSec map[string]int, streams m
 	fmt.Fprintf(&b, "data_dir: data\nlease_ttl: %s\nstate: {backend: postgres, dsn_env: RAWLAND_TEST_STATE_DSN, schema: %s}\nsources:\n", ttl, schema)
 	for _, src := range slices.Sorted(mapKeys(perSec)) {
 		fmt.Fprintf(&b, "  %s:\n    base_url: \"{{URL}}/%s\"\n    retry: {max_attempts: 3, initial_backoff: 10ms, max_backoff: 100ms}\n", src, src)
+		// each worker process names itself to the upstream (walk checks)
+		fmt.Fprintf(&b, "    auth: {type: header, name: %s, value_env: %s}\n", workerHeader, workerEnv)
 		if n := perSec[src]; n > 0 {
 			fmt.Fprintf(&b, "    rate_limit: {requests: %d, per: 1s}\n", n)
 		}
@@ -181,26 +201,30 @@ type worker struct {
 	runs int
 }
 
-func (w *worker) loop(t *testing.T, dir string, env []string, stop <-chan struct{}, parallel int) {
+func (w *worker) loop(t *testing.T, dir string, env []string, stop <-chan struct{}, parallel int, up *mwUpstream) {
 	for {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		cmd := child(t, dir, append(env, state.HostEnv+"="+w.name), "--log-level", "error", "ingest", "--parallel", strconv.Itoa(parallel))
+		id := fmt.Sprintf("%s#%d", w.name, w.runs)
+		cmd := child(t, dir, append(env, state.HostEnv+"="+w.name, workerEnv+"="+id), "--log-level", "error", "ingest", "--parallel", strconv.Itoa(parallel))
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
+		up.setRunning(id, true)
 		w.mu.Lock()
 		err := cmd.Start()
 		w.cmd = cmd
 		w.runs++
 		w.mu.Unlock()
 		if err != nil {
+			up.setRunning(id, false)
 			t.Errorf("%s: %v", w.name, err)
 			return
 		}
 		cmd.Wait()
+		up.setRunning(id, false)
 		// 0 all done, 75 some stream busy, 1 a stream failed (e.g. its
 		// lease was lost), or killed: all expected; anything else is not
 		if c := cmd.ProcessState.ExitCode(); c != 0 && c != exitBusy && c != exitFailed && c != -1 {
@@ -239,8 +263,8 @@ func TestMultiWorkerKills(t *testing.T) {
 		names = append(names, name)
 	}
 	up := newMWUpstream(names, 40)
-	const ttl = 2 * time.Second
-	up.latency, up.quiet = 2*time.Millisecond, 2*ttl/3
+	const ttl = 3 * time.Second
+	up.latency, up.check = 2*time.Millisecond, true
 	hs := httptest.NewServer(up)
 	defer hs.Close()
 	schema := pgSchema()
@@ -252,7 +276,7 @@ func TestMultiWorkerKills(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = &worker{name: fmt.Sprintf("host-%d", i+1)}
-		wg.Go(func() { workers[i].loop(t, dir, env, stop, 3) })
+		wg.Go(func() { workers[i].loop(t, dir, env, stop, 3, up) })
 	}
 	// the chaos phase: records keep arriving, workers keep dying
 	rng := rand.New(rand.NewPCG(14, 4))
@@ -277,7 +301,10 @@ func TestMultiWorkerKills(t *testing.T) {
 		if ctx.Err() != nil {
 			close(stop)
 			wg.Wait()
-			t.Fatal("streams did not catch up within 90s after the kills")
+			up.mu.Lock()
+			n := len(up.overlaps)
+			up.mu.Unlock()
+			t.Fatalf("streams did not catch up within 90s after the kills (%d overlapping walks seen)", n)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -425,7 +452,7 @@ func TestMultiWorkerThroughput(t *testing.T) {
 		start := time.Now()
 		for i := range n {
 			w := &worker{name: fmt.Sprintf("host-%d", i+1)}
-			wg.Go(func() { w.loop(t, dir, []string{"RAWLAND_TEST_STATE_DSN=" + dsn}, stop, 2) })
+			wg.Go(func() { w.loop(t, dir, []string{"RAWLAND_TEST_STATE_DSN=" + dsn}, stop, 2, up) })
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 		for !caughtUp(ctx, t, s, up, names) && ctx.Err() == nil {
