@@ -47,9 +47,9 @@ type mwUpstream struct {
 type walk struct {
 	worker string // the process walking
 	since  string
-	page  int
-	done  bool
-	last  time.Time
+	page   int
+	done   bool
+	last   time.Time
 }
 
 // walkCheck records a request of stream by worker and reports an overlap
