@@ -21,6 +21,8 @@ type Config struct {
 	Transform Transform `yaml:"transform"`
 	// Landing configures how raw files are written.
 	Landing Landing `yaml:"landing"`
+	// State selects the state store backend (see state.go).
+	State State `yaml:"state"`
 
 	// Path is the file the config was read from ("" for in-memory configs).
 	Path string `yaml:"-"`

@@ -49,6 +49,7 @@ func (v *validator) validate() {
 	} else {
 		v.checkSize([]string{"transform", "memory_limit"}, &c.Transform.MemoryLimit, rangeMemoryLimit)
 	}
+	v.state()
 	v.checkSize([]string{"landing", "roll_bytes"}, &c.Landing.RollBytes, rangeRollBytes)
 	switch c.Landing.Compression {
 	case "":

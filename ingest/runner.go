@@ -139,7 +139,7 @@ type session struct {
 }
 
 func openSession(ctx context.Context, o Options, s *config.Stream) (*session, context.Context, error) {
-	host, _ := os.Hostname()
+	host := state.HostName()
 	sess := &session{o: o, s: s, host: host}
 	sess.run = sess.newRun()
 	sess.log = o.Logger.With(KeyStream, s.Name, KeyKind, string(o.Kind))
@@ -202,6 +202,13 @@ func (sess *session) land(ctx context.Context, run state.Run, fill func(context.
 	}
 	crashpoint.Hit("after_begin")
 	res, err := sess.write(ctx, run, fill, log)
+	if err != nil && res.Run.Status == "" && errors.Is(err, state.ErrCommitUnknown) {
+		// the store could not say whether the commit took effect: the
+		// files stay in staging and the next holder of the lease resolves
+		// the run (Zone.Recover)
+		log.Error("run outcome unknown", "err", err)
+		return Result{Run: withStatus(run, state.StatusRunning, err)}, fmt.Errorf("stream %s run %s: %w", s.Name, run.ID, err)
+	}
 	if err != nil && res.Run.Status == "" {
 		// nothing committed: record why; the files are gone
 		status := state.StatusFailed
@@ -295,7 +302,9 @@ func (sess *session) write(ctx context.Context, run state.Run, fill func(context
 		run.Error = "partial: " + readErr.Error()
 	}
 	if err := o.Store.Commit(ctx, run, o.Kind == state.KindIngest); err != nil {
-		o.Zone.Remove(s.Name, run.ID)
+		if !errors.Is(err, state.ErrCommitUnknown) {
+			o.Zone.Remove(s.Name, run.ID)
+		}
 		return Result{}, err
 	}
 	crashpoint.Hit("after_commit")

@@ -100,6 +100,12 @@ var (
 	ErrCursorMoved = errors.New("cursor moved since the run began")
 	// ErrNotFound: no such run.
 	ErrNotFound = errors.New("not found")
+	// ErrCommitUnknown: the store could not learn whether a commit took
+	// effect (the connection broke after the commit was sent and did not
+	// come back in time). The caller must keep the run's files and must not
+	// mark the run: the next holder of the lease resolves it (publishes the
+	// files if the run committed, removes them if not).
+	ErrCommitUnknown = errors.New("commit outcome unknown")
 )
 
 // LeaseHeldError says another live run holds the stream.

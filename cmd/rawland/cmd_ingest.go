@@ -68,6 +68,7 @@ func (a *app) doers() (map[string]ingest.Doer, error) {
 			TrackingHeader:   src.TrackingHeader,
 			MaxResponseBytes: int64(src.MaxResponseBytes),
 			QuotaDir:         a.zone().StateDir(),
+			QuotaBackend:     a.quotaBackend(),
 			Logger:           a.log,
 		}
 		// credentials go only to base_url's origin (and to allowed_origins

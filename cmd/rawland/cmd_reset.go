@@ -46,7 +46,7 @@ func runReset(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	host, _ := os.Hostname()
+	host := state.HostName()
 	now := time.Now()
 	r := state.Run{ID: state.NewRunID(now), Stream: s.Name, Kind: state.KindReset, StartedAt: now.UTC(), Host: host, PID: os.Getpid()}
 	if _, err := store.Acquire(ctx, state.Lease{Stream: s.Name, RunID: r.ID, Host: host, PID: r.PID}, a.cfg.LeaseTTL.D()); err != nil {

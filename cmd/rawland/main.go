@@ -22,7 +22,6 @@ import (
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
-	"github.com/rawland/rawland/state/sqlitestore"
 	"github.com/rawland/rawland/transform"
 )
 
@@ -65,7 +64,7 @@ type app struct {
 	log    *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
-	store  *sqlitestore.Store
+	store  state.Store
 	// stop ends the process promptly on signals and panics (nil when run
 	// in-process by tests).
 	stop *stopper
@@ -296,34 +295,6 @@ func (a *app) dataDir() string {
 func (a *app) zone() landing.Zone { return landing.Zone{Dir: a.dataDir()} }
 
 func (a *app) warehousePath() string { return filepath.Join(a.dataDir(), "warehouse.duckdb") }
-
-// openStore opens the embedded state store once per command.
-func (a *app) openStore(ctx context.Context) (*sqlitestore.Store, error) {
-	return a.openStoreFor(ctx, true)
-}
-
-// readStore opens the state store for commands that only read it: before
-// the first ingest there is none, and reading must not create one (an
-// empty in-memory store answers instead).
-func (a *app) readStore(ctx context.Context) (*sqlitestore.Store, error) {
-	return a.openStoreFor(ctx, false)
-}
-
-func (a *app) openStoreFor(ctx context.Context, create bool) (*sqlitestore.Store, error) {
-	if a.store != nil {
-		return a.store, nil
-	}
-	path := filepath.Join(a.zone().StateDir(), "rawland.db")
-	if _, err := os.Stat(path); err != nil && !create {
-		path = ":memory:"
-	}
-	s, err := sqlitestore.Open(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	a.store = s
-	return s, nil
-}
 
 func (a *app) close() {
 	if a.store != nil {

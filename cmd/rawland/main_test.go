@@ -20,7 +20,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(readerEnv); mode != "" {
 		os.Exit(readerChild(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
 }
 
 // child returns an un-started rawland process in dir.

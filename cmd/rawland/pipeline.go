@@ -33,6 +33,12 @@ func (a *app) transformWith(ctx context.Context, names []string, rebuild bool) (
 	if err != nil {
 		return transform.Report{}, err
 	}
+	// one transform at a time across every host sharing the state store
+	ctx, release, err := holdTransform(ctx, store, a.cfg.LeaseTTL.D())
+	if err != nil {
+		return transform.Report{}, err
+	}
+	defer release()
 	shown := names
 	if len(shown) == 0 {
 		shown = a.cfg.StreamNames()

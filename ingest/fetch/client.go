@@ -112,11 +112,16 @@ func New(opts Options) (*Client, error) {
 		rl := *opts.RateLimit
 		rl.Burst = max(rl.Burst, 1)
 		c.rateLimit = &rl
-		if opts.QuotaDir == "" {
+		if opts.QuotaDir == "" && opts.QuotaBackend == nil {
 			c.limiter = rate.NewLimiter(rate.Every(rl.interval()), rl.Burst)
 		}
 	}
-	if opts.QuotaDir != "" {
+	if opts.QuotaBackend != nil {
+		c.store = &backendStore{b: opts.QuotaBackend, source: c.source, corrupt: func(err error) {
+			c.log.Warn("shared quota state unreadable; starting from a fresh state",
+				slog.String(KeySource, c.source), slog.String(KeyError, err.Error()))
+		}}
+	} else if opts.QuotaDir != "" {
 		fs, err := newFileStore(opts.QuotaDir, c.source, func(err error) {
 			c.log.Warn("quota state file unreadable; starting from a fresh state",
 				slog.String(KeySource, c.source), slog.String(KeyError, err.Error()))

@@ -55,6 +55,9 @@ type Options struct {
 	// QuotaDir, when set, shares the rate budget, the upstream's quota
 	// state and the breaker with every process using the same directory.
 	QuotaDir string
+	// QuotaBackend, when set, shares the same state through a database
+	// that workers on many hosts reach (it takes precedence over QuotaDir).
+	QuotaBackend QuotaBackend
 	// Logger receives one line per attempt (default slog.Default()).
 	Logger *slog.Logger
 	// HTTPClient sends the requests (default: a client that keeps up to

@@ -87,7 +87,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("init state store %s: %w", path, err2)
 	}
-	host, _ := os.Hostname()
+	host := state.HostName()
 	return &Store{db: db, path: path, Now: time.Now, Host: host, alive: pidAlive}, nil
 }
 
