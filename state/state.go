@@ -199,5 +199,6 @@ type Store interface {
 	DLQ
 	Paths
 	Resets
+	Jobs
 	Close() error
 }

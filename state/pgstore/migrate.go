@@ -34,6 +34,11 @@ var migrations = []string{
 	  stream text NOT NULL, path text NOT NULL, first_seen timestamptz NOT NULL, PRIMARY KEY(stream, path));`,
 	// 2: the per-source quota state shared by every worker
 	`CREATE TABLE quota(source text PRIMARY KEY, state bytea NOT NULL, updated_at timestamptz NOT NULL);`,
+	// 3: the export job of each stream and run kind (state.Jobs)
+	`CREATE TABLE export_jobs(
+	  stream text NOT NULL, kind text NOT NULL, key text NOT NULL, job_id text NOT NULL DEFAULT '',
+	  run_id text NOT NULL, cursor text NOT NULL DEFAULT '',
+	  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY(stream, kind));`,
 }
 
 // migrationLock is the first key of the advisory lock taken around

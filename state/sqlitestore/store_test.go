@@ -68,14 +68,3 @@ func TestOpenAddsSeenPathsToAnOldDatabase(t *testing.T) {
 		t.Fatalf("seen paths = %v, %v", got, err)
 	}
 }
-
-func TestJobsConformance(t *testing.T) {
-	statetest.RunJobs(t, func(t *testing.T) state.Store {
-		s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "state", "rawland.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
-}

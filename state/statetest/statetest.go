@@ -17,6 +17,7 @@ type Factory func(t *testing.T) state.Store
 
 // Run runs the suite against stores made by open.
 func Run(t *testing.T, open Factory) {
+	t.Run("export jobs", func(t *testing.T) { RunJobs(t, open) })
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	ids := map[int]string{}
