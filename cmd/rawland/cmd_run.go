@@ -67,6 +67,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		lines[s.Name] = &runLine{status: stOK}
 	}
 	ingested := false
+	var next []string // the next actions the user needs, printed last
 	defer func() {
 		if !ingested {
 			return // nothing ran (a config or credential problem): the error says why
@@ -78,6 +79,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 				fmt.Fprintf(a.stdout, "%-16s %-8s %s\n", "", "drift", l.drift)
 			}
 		}
+		printNext(a, next)
 	}()
 
 	// 1. ingest
@@ -86,6 +88,11 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	ingested = true
+	for _, n := range ingestNext(results) {
+		if !strings.Contains(n, "rawland transform") { // run transforms itself
+			next = append(next, n)
+		}
+	}
 	var ready []*config.Stream
 	for i, r := range results {
 		st, text := ingestSummary(r)
@@ -105,6 +112,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	}
 	rep, terr := a.runTransform(ctx, readyNames)
 	applyTransform(lines, rep)
+	next = append(next, transformNext(rep)...)
 	switch {
 	case terr != nil && errors.Is(terr, transform.ErrWarehouseBusy):
 		for _, n := range readyNames {
