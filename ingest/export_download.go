@@ -56,16 +56,16 @@ func (x *exporter) landFile(ctx context.Context, j *state.Job, files []exportFil
 	if files[i].checksum != "" {
 		r.sum = sha256.New()
 	}
-	raw := &limitReader{r: r, max: maxFile + maxFile/64 + 64<<10}
+	raw := &fetch.CapReader{R: r, Max: maxFile + maxFile/64 + 64<<10}
 	dec, closeDec, err := decompress(raw)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.shown(), err)
 	}
 	defer closeDec()
-	capped := &limitReader{r: dec, max: maxFile}
+	capped := &fetch.CapReader{R: dec, Max: maxFile}
 	cut.file, cut.line = r.shown(), 0
 	if err := cut.cut(capped); err != nil {
-		if raw.over || capped.over {
+		if raw.Over() || capped.Over() {
 			return fmt.Errorf("%s: the file is over the %d byte limit (export.download.max_file_bytes, or the source's max_response_bytes)", r.shown(), maxFile)
 		}
 		return err
@@ -83,32 +83,6 @@ func (x *exporter) landFile(ctx context.Context, j *state.Job, files []exportFil
 		}
 	}
 	return nil
-}
-
-// limitReader fails with errOverLimit past max bytes.
-type limitReader struct {
-	r    io.Reader
-	n    int64
-	max  int64
-	over bool
-}
-
-var errOverLimit = errors.New("over the size limit")
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.over {
-		return 0, errOverLimit
-	}
-	if room := l.max + 1 - l.n; int64(len(p)) > room {
-		p = p[:room]
-	}
-	n, err := l.r.Read(p)
-	l.n += int64(n)
-	if l.n > l.max {
-		l.over = true
-		return n, errOverLimit
-	}
-	return n, err
 }
 
 // resumable is one file's byte stream across broken transfers: a transfer

@@ -15,30 +15,35 @@ import (
 // errUnsupportedEncoding is a Content-Encoding the Client did not ask for.
 var errUnsupportedEncoding = errors.New("unsupported Content-Encoding")
 
-// capReader reads at most max bytes from r; reading more fails with
-// errOverCap (never io.EOF, so an oversize body is not taken for a complete
-// or a truncated one).
-type capReader struct {
-	r    io.Reader
+// CapReader reads at most Max bytes from R; reading more fails with
+// ErrOverCap (never io.EOF, so an oversize body is not taken for a complete
+// or a truncated one). Over reports whether the cap was passed. The Client
+// caps every body with it; the export download caps whole files with it.
+type CapReader struct {
+	R    io.Reader
+	Max  int64
 	n    int64
-	max  int64
 	over bool
 }
 
-var errOverCap = errors.New("over size cap")
+// ErrOverCap is what a CapReader returns past its cap.
+var ErrOverCap = errors.New("over size cap")
 
-func (c *capReader) Read(p []byte) (int, error) {
+// Over reports whether more than Max bytes were offered.
+func (c *CapReader) Over() bool { return c.over }
+
+func (c *CapReader) Read(p []byte) (int, error) {
 	if c.over {
-		return 0, errOverCap
+		return 0, ErrOverCap
 	}
-	if room := c.max + 1 - c.n; int64(len(p)) > room {
+	if room := c.Max + 1 - c.n; int64(len(p)) > room {
 		p = p[:room]
 	}
-	n, err := c.r.Read(p)
+	n, err := c.R.Read(p)
 	c.n += int64(n)
-	if c.n > c.max {
+	if c.n > c.Max {
 		c.over = true
-		return n, errOverCap
+		return n, ErrOverCap
 	}
 	return n, err
 }
@@ -47,14 +52,14 @@ func (c *capReader) Read(p []byte) (int, error) {
 // of decoded data (a gzip bomb stops there) and a little more than that of
 // raw data (a stream of empty deflate blocks stops too).
 func (c *Client) readBody(resp *http.Response) ([]byte, error) {
-	raw := &capReader{r: resp.Body, max: c.maxBody + c.maxBody/64 + 64<<10}
+	raw := &CapReader{R: resp.Body, Max: c.maxBody + c.maxBody/64 + 64<<10}
 	var src io.Reader = raw
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(raw)
 		switch {
-		case raw.over:
+		case raw.Over():
 			return nil, c.tooLarge()
 		case errors.Is(err, io.EOF):
 			return nil, nil // empty body (HEAD, 204) despite the header
@@ -66,13 +71,13 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w %q (only gzip was asked for)", errUnsupportedEncoding, enc)
 	}
-	dec := &capReader{r: src, max: c.maxBody}
+	dec := &CapReader{R: src, Max: c.maxBody}
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 && resp.ContentLength <= c.maxBody {
 		buf.Grow(int(resp.ContentLength))
 	}
 	_, err := buf.ReadFrom(dec)
-	if raw.over || dec.over {
+	if raw.Over() || dec.Over() {
 		return nil, c.tooLarge()
 	}
 	if err != nil {
