@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // maxGateRounds bounds the admission loop; each round waits for a pause or a
@@ -89,39 +87,52 @@ func (c *Client) waitClear(ctx context.Context, waited time.Duration) (time.Dura
 	return total, &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "still blocked after many waits", Limit: c.maxWait}
 }
 
-// waitBudget takes a slot of the client-side budget and sleeps until it:
-// golang.org/x/time/rate in-process, the shared GCRA slot with QuotaDir.
+// waitBudget takes a slot of the client-side budget, sleeping until one is
+// free: golang.org/x/time/rate in-process, the shared GCRA slot with a
+// shared store (QuotaDir or QuotaBackend), taken at send time.
 func (c *Client) waitBudget(ctx context.Context) error {
 	if c.rateLimit == nil {
 		return nil
 	}
-	now := c.now()
-	var delay time.Duration
-	var res *rate.Reservation
 	if c.limiter != nil {
-		res = c.limiter.ReserveN(now, 1)
+		now := c.now()
+		res := c.limiter.ReserveN(now, 1)
 		if !res.OK() {
 			return fmt.Errorf("source %s: rate limit reservation refused", c.source)
 		}
-		delay = res.DelayFrom(now)
-	} else {
-		var slot time.Time
-		if err := c.store.update(func(s *quotaState) { slot = s.reserveSlot(now, *c.rateLimit) }); err != nil {
-			return fmt.Errorf("source %s: reserve rate budget: %w", c.source, err)
+		delay := res.DelayFrom(now)
+		if delay <= 0 {
+			return nil
 		}
-		delay = slot.Sub(now)
-	}
-	if delay <= 0 {
+		c.stats.budgetWaits.Add(1)
+		if err := c.sleep(ctx, delay); err != nil {
+			res.CancelAt(c.now())
+			return err
+		}
 		return nil
 	}
-	c.stats.budgetWaits.Add(1)
-	if err := c.sleep(ctx, delay); err != nil {
-		if res != nil {
-			res.CancelAt(c.now())
+	counted := false
+	for range maxGateRounds * 10 {
+		var (
+			wait time.Duration
+			ok   bool
+		)
+		now := c.now()
+		if err := c.store.update(func(s *quotaState) { wait, ok = s.takeSlot(now, *c.rateLimit) }); err != nil {
+			return fmt.Errorf("source %s: take rate budget slot: %w", c.source, err)
 		}
-		return err
+		if ok {
+			return nil
+		}
+		if !counted {
+			c.stats.budgetWaits.Add(1)
+			counted = true
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
-	return nil
+	return &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "no budget slot came free after many waits", Limit: c.maxWait}
 }
 
 // observe records an answer (or a failed exchange, a.status 0) in the

@@ -19,9 +19,20 @@ type RateLimit struct {
 	Burst int
 }
 
-// interval is the time one request's token takes to refill.
+// interval is the time one request's token takes to refill, paced a little
+// under the budget: the Requests of a window are spread over Per plus
+// pacingMargin(Per). A request leaves a few milliseconds after it was
+// admitted (scheduling, a loaded machine), and without the margin a window
+// measured at the upstream between a late request and an on-time one could
+// hold one request more than the budget.
 func (r RateLimit) interval() time.Duration {
-	return max(r.Per/time.Duration(r.Requests), time.Nanosecond)
+	return max((r.Per+pacingMargin(r.Per))/time.Duration(r.Requests), time.Nanosecond)
+}
+
+// pacingMargin is the slack added to a budget's window: 5% of it, at most
+// 100 ms (negligible for hourly quotas, 5% of throughput for per-second ones).
+func pacingMargin(per time.Duration) time.Duration {
+	return min(per/20, 100*time.Millisecond)
 }
 
 // quotaState is everything known about a source's quota: the client budget's
@@ -179,21 +190,24 @@ func (s *quotaState) pause(until time.Time, reason string) bool {
 	return true
 }
 
-// reserveSlot takes the next slot of the cross-process budget (GCRA, the
-// token bucket written as one timestamp) and returns when it is.
-func (s *quotaState) reserveSlot(now time.Time, r RateLimit) time.Time {
+// takeSlot takes a slot of the cross-process budget (GCRA, the token bucket
+// written as one timestamp) if one is free now, and otherwise says how long
+// to wait before asking again. A slot is taken at the moment the request is
+// sent, never reserved ahead: a process that wakes late for a reserved slot
+// would send bunched with the next holders' requests and break the budget
+// in the window the upstream counts.
+func (s *quotaState) takeSlot(now time.Time, r RateLimit) (time.Duration, bool) {
 	interval := r.interval()
 	tau := time.Duration(max(r.Burst, 1)-1) * interval
-	slot := s.NextSlot.Add(-tau)
-	if slot.Before(now) {
-		slot = now
+	if at := s.NextSlot.Add(-tau); at.After(now) {
+		return at.Sub(now), false
 	}
 	tat := s.NextSlot
 	if tat.Before(now) {
 		tat = now
 	}
 	s.NextSlot = tat.Add(interval)
-	return slot
+	return 0, true
 }
 
 // blockedUntil is when the source may send again and why.

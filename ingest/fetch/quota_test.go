@@ -2,7 +2,9 @@ package fetch
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -293,6 +295,66 @@ func TestClientBudget(t *testing.T) {
 			if got := violations.Load() > 0; got != tt.wantViolation {
 				t.Errorf("budget exceeded = %v (%d arrivals over budget), want %v", got, violations.Load(), tt.wantViolation)
 			}
+		})
+	}
+}
+
+// TestSharedBudgetHoldsUnderLateWakeups simulates workers sharing one budget
+// on a loaded machine: every sleep overruns by up to 40 ms and every request
+// reaches the upstream up to 30 ms after it was admitted. No window of the
+// budget's length, anywhere, may hold more requests than the budget at the
+// upstream. (With no pacing margin it fails: a late request and an on-time
+// one put budget+1 requests in one window.)
+func TestSharedBudgetHoldsUnderLateWakeups(t *testing.T) {
+	tests := []struct {
+		name    string
+		limit   RateLimit
+		workers int
+	}{
+		{"10 per second, 4 workers", RateLimit{Requests: 10, Per: time.Second}, 4},
+		{"3 per second, 8 workers", RateLimit{Requests: 3, Per: time.Second}, 8},
+		{"50 per second, burst 5, 4 workers", RateLimit{Requests: 50, Per: time.Second, Burst: 5}, 4},
+		{"100 per minute, 3 workers", RateLimit{Requests: 100, Per: time.Minute}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(tt.workers)))
+			jitter := func(d time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(d))) }
+			var s quotaState
+			base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			clock := make([]time.Time, tt.workers)
+			for i := range clock {
+				clock[i] = base.Add(jitter(10 * time.Millisecond))
+			}
+			var arrivals []time.Time
+			for len(arrivals) < 30*tt.limit.Requests {
+				w := 0 // the worker whose next step comes first
+				for i := range clock {
+					if clock[i].Before(clock[w]) {
+						w = i
+					}
+				}
+				wait, ok := s.takeSlot(clock[w], tt.limit)
+				if ok {
+					arrivals = append(arrivals, clock[w].Add(jitter(30*time.Millisecond)))
+					clock[w] = clock[w].Add(jitter(5 * time.Millisecond))
+					continue
+				}
+				clock[w] = clock[w].Add(wait + jitter(40*time.Millisecond))
+			}
+			slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+			allowed := tt.limit.Requests + max(tt.limit.Burst, 1) - 1
+			for i, j := 0, 0; i < len(arrivals); i++ {
+				for j < len(arrivals) && arrivals[j].Sub(arrivals[i]) < tt.limit.Per {
+					j++
+				}
+				if j-i > allowed {
+					t.Fatalf("%d requests reached the upstream in the %s from %s, budget %d", j-i, tt.limit.Per, arrivals[i].Sub(base), allowed)
+				}
+			}
+			span := arrivals[len(arrivals)-1].Sub(arrivals[0])
+			rate := float64(len(arrivals)-1) / span.Seconds() * tt.limit.Per.Seconds()
+			t.Logf("%d requests, %.2f per %s (budget %d)", len(arrivals), rate, tt.limit.Per, tt.limit.Requests)
 		})
 	}
 }
