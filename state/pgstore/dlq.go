@@ -2,7 +2,9 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,25 +12,50 @@ import (
 	"github.com/rawland/rawland/state"
 )
 
-// PutDLQ implements state.DLQ.
+// PutDLQ implements state.DLQ. The entries go in one transaction, each with
+// a key unique to this put; when the connection breaks with the COMMIT in
+// flight, PutDLQ reads back whether the batch is there (all or none of a
+// transaction is) and puts it again if not. The keys make the second put a
+// no-op for any entry the first one stored, so an entry is never stored
+// twice and never lost.
 func (s *Store) PutDLQ(ctx context.Context, entries []state.DLQEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		for _, e := range entries {
-			if e.CreatedAt.IsZero() {
-				e.CreatedAt = s.Now()
+	now := s.Now()
+	batch := rand.Text()
+	put := func() error {
+		return s.tx(ctx, func(tx pgx.Tx) error {
+			for i, e := range entries {
+				if e.CreatedAt.IsZero() {
+					e.CreatedAt = now
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO dlq(stream, run_id, record_id, url, error, status, attempts, tracking_id, created_at, put_key)
+					VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (put_key) WHERE put_key IS NOT NULL DO NOTHING`,
+					e.Stream, e.RunID, e.ID, e.URL, e.Error, e.Status, e.Attempts, e.TrackingID, e.CreatedAt, putKey(batch, i))
+				if err != nil {
+					return fmt.Errorf("put dead letter for %s id %s: %w", e.Stream, e.ID, err)
+				}
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO dlq(stream, run_id, record_id, url, error, status, attempts, tracking_id, created_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				e.Stream, e.RunID, e.ID, e.URL, e.Error, e.Status, e.Attempts, e.TrackingID, e.CreatedAt)
-			if err != nil {
-				return fmt.Errorf("put dead letter for %s id %s: %w", e.Stream, e.ID, err)
-			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
+	err := put()
+	if err == nil || definite(err) {
+		return err
+	}
+	op := fmt.Sprintf("put %d dead letters of %s", len(entries), entries[0].Stream)
+	return s.settle(ctx, op, err, func(ctx context.Context) (bool, error) {
+		ctx, cancel := s.op(ctx)
+		defer cancel()
+		var n int
+		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM dlq WHERE put_key = $1`, putKey(batch, len(entries)-1)).Scan(&n)
+		return n > 0, err
+	}, put)
 }
+
+// putKey names entry i of one PutDLQ call.
+func putKey(batch string, i int) string { return batch + ":" + strconv.Itoa(i) }
 
 // ListDLQ implements state.DLQ.
 func (s *Store) ListDLQ(ctx context.Context, stream string) ([]state.DLQEntry, error) {

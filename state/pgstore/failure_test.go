@@ -217,3 +217,89 @@ func dbName(t *testing.T) string {
 }
 
 var _ = strconv.Itoa
+
+// TestNetworkCutMidBeginAndDLQPut cuts the connection while a run's row is
+// inserted and while dead letters are put: afterwards the run exists once,
+// and every dead letter exists exactly once (a put repeated after a lost
+// answer must not store the batch twice; one cut before it reached the
+// server must not lose it).
+func TestNetworkCutMidBeginAndDLQPut(t *testing.T) {
+	srv := server(t)
+	cases := []struct {
+		name    string
+		op      string // "begin" or "dlq"
+		pattern string
+		forward bool
+	}{
+		{name: "begin: answer to the insert lost", op: "begin", pattern: "insert into runs", forward: true},
+		{name: "begin: cut before the insert is sent", op: "begin", pattern: "insert into runs", forward: false},
+		{name: "dlq: answer to COMMIT lost", op: "dlq", pattern: "commit\x00", forward: true},
+		{name: "dlq: cut before COMMIT is sent", op: "dlq", pattern: "commit\x00", forward: false},
+		{name: "dlq: cut during the inserts", op: "dlq", pattern: "insert into dlq", forward: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := pgtest.NewProxy(srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			direct := openFresh(t)
+			s, err := Open(t.Context(), Options{DSN: srv.DSNVia(p.Addr(), dbName(t)), Schema: direct.Schema(), Host: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := t.Context()
+			r := state.Run{ID: state.NewRunID(time.Now()), Stream: "x", Kind: state.KindIngest}
+			if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: r.ID}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			var trig *pgtest.Trigger
+			cut := func() { trig = p.CutOn(pgtest.Trigger{Pattern: []byte(tc.pattern), Forward: tc.forward, Settle: 200 * time.Millisecond}) }
+			entries := []state.DLQEntry{
+				{Stream: "x", RunID: r.ID, ID: "a", URL: "http://127.0.0.1/a", Error: "404", Status: 404},
+				{Stream: "x", RunID: r.ID, ID: "b", URL: "http://127.0.0.1/b", Error: "410", Status: 410},
+				{Stream: "x", RunID: r.ID, ID: "c", URL: "http://127.0.0.1/c", Error: "404", Status: 404},
+			}
+			if tc.op == "begin" {
+				cut()
+				err = s.Begin(ctx, r)
+			} else {
+				if err := s.Begin(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+				cut()
+				err = s.PutDLQ(ctx, entries)
+			}
+			select {
+			case <-trig.Fired:
+			default:
+				t.Fatal("the cut never happened: the test does not test anything")
+			}
+			if err != nil {
+				t.Fatalf("%s after the cut: %v", tc.op, err)
+			}
+			runs, _ := direct.List(ctx, state.RunFilter{Stream: "x"})
+			if len(runs) != 1 || runs[0].ID != r.ID || runs[0].Status != state.StatusRunning {
+				t.Fatalf("runs = %+v, want run %s once, running", runs, r.ID)
+			}
+			if tc.op != "dlq" {
+				return
+			}
+			got, err := direct.ListDLQ(ctx, "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for _, e := range got {
+				seen[e.ID]++
+			}
+			for _, e := range entries {
+				if seen[e.ID] != 1 {
+					t.Errorf("dead letter %s stored %d times, want once (all: %+v)", e.ID, seen[e.ID], got)
+				}
+			}
+		})
+	}
+}

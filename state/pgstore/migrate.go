@@ -39,6 +39,10 @@ var migrations = []string{
 	  stream text NOT NULL, kind text NOT NULL, key text NOT NULL, job_id text NOT NULL DEFAULT '',
 	  run_id text NOT NULL, cursor text NOT NULL DEFAULT '',
 	  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY(stream, kind));`,
+	// 4: a key per dead letter put, so a put repeated after a broken
+	// connection stores each entry once
+	`ALTER TABLE dlq ADD COLUMN put_key text;
+	CREATE UNIQUE INDEX dlq_put_key ON dlq(put_key) WHERE put_key IS NOT NULL;`,
 }
 
 // migrationLock is the first key of the advisory lock taken around

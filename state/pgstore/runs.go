@@ -27,7 +27,9 @@ func (s *Store) Cursor(ctx context.Context, stream string) (string, error) {
 	return v, nil
 }
 
-// Begin implements state.Runs.
+// Begin implements state.Runs. When the connection breaks with the INSERT
+// in flight, Begin reads the run back on a new connection until it knows
+// whether the row is there, and inserts it again if not.
 func (s *Store) Begin(ctx context.Context, r state.Run) error {
 	if !state.ValidRunID(r.ID) {
 		return fmt.Errorf("begin run: bad run id %q", r.ID)
@@ -38,13 +40,46 @@ func (s *Store) Begin(ctx context.Context, r state.Run) error {
 	if r.Host == "" {
 		r.Host = s.Host
 	}
-	_, err := s.exec(ctx, `INSERT INTO runs(id, stream, kind, status, started_at, cursor_before, host, pid) VALUES($1, $2, $3, $4, $5, $6, $7, $8)`,
-		r.ID, r.Stream, string(r.Kind), string(state.StatusRunning), r.StartedAt, r.CursorBefore, r.Host, r.PID)
-	if err != nil {
-		return fmt.Errorf("begin run %s of %s: %w", r.ID, r.Stream, err)
+	r.StartedAt = r.StartedAt.UTC().Truncate(time.Microsecond) // what timestamptz keeps, so a read-back compares equal
+	const insert = `INSERT INTO runs(id, stream, kind, status, started_at, cursor_before, host, pid) VALUES($1, $2, $3, $4, $5, $6, $7, $8)`
+	args := []any{r.ID, r.Stream, string(r.Kind), string(state.StatusRunning), r.StartedAt, r.CursorBefore, r.Host, r.PID}
+	_, err := s.exec(ctx, insert, args...)
+	if err == nil {
+		return nil
 	}
-	return nil
+	op := fmt.Sprintf("begin run %s of %s", r.ID, r.Stream)
+	if definite(err) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	ours := func(ctx context.Context) (bool, error) {
+		got, err := s.Get(ctx, r.ID)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			return false, nil
+		case err != nil:
+			return false, err
+		case got.Stream != r.Stream || !got.StartedAt.Equal(r.StartedAt):
+			return false, fmt.Errorf("run id %s names another run (stream %s, started %s): %w", r.ID, got.Stream, got.StartedAt, errIDTaken)
+		}
+		return true, nil
+	}
+	// A repeat does nothing if the first INSERT landed after all (ON
+	// CONFLICT), so the run's row is written once.
+	return s.settle(ctx, op, err, ours, func() error {
+		if _, err := s.exec(ctx, insert+` ON CONFLICT (id) DO NOTHING`, args...); err != nil {
+			return err
+		}
+		ok, err := ours(ctx)
+		if err == nil && !ok {
+			err = fmt.Errorf("run %s is missing after its insert: %w", r.ID, errIDTaken)
+		}
+		return err
+	})
 }
+
+// errIDTaken: a run ID that names another run (never expected: run IDs carry
+// random bits).
+var errIDTaken = errors.New("run id taken")
 
 // Commit implements state.Runs. When the connection breaks after the
 // commit was sent, Commit reads the run back on a new connection until it

@@ -153,7 +153,7 @@ func pidAlive(pid int) bool { return processAlive(pid) }
 func definite(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) || errors.Is(err, state.ErrLeaseLost) || errors.Is(err, state.ErrCursorMoved) ||
-		errors.Is(err, state.ErrNotFound) || errors.Is(err, errNotRunning) || errors.Is(err, pgx.ErrTxCommitRollback)
+		errors.Is(err, state.ErrNotFound) || errors.Is(err, errNotRunning) || errors.Is(err, errIDTaken) || errors.Is(err, pgx.ErrTxCommitRollback)
 }
 
 // errNotRunning: Commit of a run that is not running.
