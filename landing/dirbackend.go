@@ -104,6 +104,14 @@ func (d DirBackend) Publish(_ context.Context, stream, runID string) error {
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("publish run %s of %s: neither %s nor %s exists: %w", runID, stream, src, dst, fs.ErrNotExist)
 	}
+	// only a run whose manifest is durable may be published (a committed
+	// run always has one; this keeps a half-written run out of raw/)
+	if _, err := os.Stat(filepath.Join(src, ManifestFile)); err != nil {
+		if _, serr := os.Stat(dst); serr == nil {
+			return nil // another process published it meanwhile
+		}
+		return fmt.Errorf("publish run %s of %s: no manifest in %s: %w", runID, stream, src, err)
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("publish run %s of %s: %w", runID, stream, err)
 	}
