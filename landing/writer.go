@@ -3,12 +3,12 @@ package landing
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash"
-	"context"
 	"io"
 	"time"
 
