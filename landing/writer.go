@@ -31,7 +31,6 @@ type Options struct {
 // safe for concurrent use.
 type Writer struct {
 	ctx           context.Context
-	zone          Zone
 	store         Backend
 	stream, runID string
 	opts          Options
@@ -72,7 +71,7 @@ func NewWriterContext(ctx context.Context, z Zone, stream, runID string, m Manif
 	if m.StartedAt.IsZero() {
 		m.StartedAt = time.Now().UTC()
 	}
-	return &Writer{ctx: ctx, zone: z, store: store, stream: stream, runID: runID, opts: opts, man: m, pages: pages, pagesEnc: json.NewEncoder(pages)}, nil
+	return &Writer{ctx: ctx, store: store, stream: stream, runID: runID, opts: opts, man: m, pages: pages, pagesEnc: json.NewEncoder(pages)}, nil
 }
 
 // Write appends one record. rec must be one JSON value; insignificant

@@ -46,12 +46,16 @@ func ServeIfChild() {
 	os.Exit(0)
 }
 
-// StartProcess starts gofakes3 in a child process (the test binary again,
+// StartProcess starts gofakes3 in a child process (or uses the server
+// RAWLAND_TEST_S3_ENDPOINT names) (the test binary again,
 // see ServeIfChild), so that what the test process allocates is only the
 // client's: memory tests measure the client alone. It is stopped with the
 // test.
 func StartProcess(t testing.TB) *Server {
 	t.Helper()
+	if ep := os.Getenv(EnvEndpoint); ep != "" {
+		return external(t, ep)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

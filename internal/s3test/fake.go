@@ -1,9 +1,11 @@
-// Package s3test gives tests a real S3-compatible HTTP server on 127.0.0.1
-// and an empty bucket in it: SeaweedFS (`weed server -s3`) when its binary is
-// there (RAWLAND_TEST_WEED names it, or `weed` on PATH), otherwise gofakes3,
-// an S3 server implemented in Go that runs inside the test process (objects
-// in memory). Both speak the S3 REST protocol over HTTP, so the code under
-// test goes through minio-go exactly as against AWS.
+// Package s3test gives tests an S3-compatible HTTP server on 127.0.0.1 and
+// an empty bucket in it: gofakes3, an S3 server written in Go (objects in
+// memory), inside the test process (Start) or in a child process
+// (StartProcess); or an existing server such as SeaweedFS or MinIO named by
+// RAWLAND_TEST_S3_ENDPOINT. gofakes3 speaks the S3 REST protocol over HTTP,
+// so the code under test goes through minio-go exactly as against AWS.
+// (SeaweedFS was the first choice; building its `weed` binary from the
+// module proxy takes longer than CI allows, see docs/scaleout.md.)
 package s3test
 
 import (
