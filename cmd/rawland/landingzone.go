@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rawland/rawland/config"
@@ -28,6 +29,10 @@ func (a *app) openLanding(ctx context.Context) error {
 		return err
 	}
 	if err := b.Check(ctx); err != nil {
+		if errors.Is(err, s3zone.ErrNoBucket) {
+			return &config.Error{File: a.cfg.Path, Line: c.Line, Key: "landing.s3.bucket",
+				Msg: fmt.Sprintf("bucket %s does not exist at %s: create it (rawland never creates buckets)", c.Bucket, c.Endpoint)}
+		}
 		return fmt.Errorf("landing zone (landing.s3 in %s): %w", a.cfg.Path, err)
 	}
 	a.landing = b

@@ -86,7 +86,16 @@ func TestS3LandingEndToEnd(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "landing.s3.secret_key_env") || !strings.Contains(errOut, "RAWLAND_TEST_S3_SK is not set") {
 		t.Fatalf("without the secret key: exit %d, %s%s", code, out, errOut)
 	}
+	t.Log(strings.TrimSpace(errOut))
 	t.Setenv("RAWLAND_TEST_S3_SK", srv.SecretKey)
+	good, _ := os.ReadFile(filepath.Join(dir, "rawland.yaml"))
+	os.WriteFile(filepath.Join(dir, "rawland.yaml"), []byte(strings.Replace(string(good), srv.Bucket, "no-such-bucket", 1)), 0o644)
+	code, out, errOut = rawland(t, dir, "ingest")
+	if code != exitUsage || !strings.Contains(errOut, "landing.s3.bucket: bucket no-such-bucket does not exist") {
+		t.Fatalf("with a missing bucket: exit %d, %s%s", code, out, errOut)
+	}
+	t.Log(strings.TrimSpace(errOut))
+	os.WriteFile(filepath.Join(dir, "rawland.yaml"), good, 0o644)
 	for _, args := range [][]string{{"--log-level", "debug", "ingest"}, {"--log-level", "debug", "transform"}, {"schema", "draft", "things"}} {
 		code, out, errOut := rawland(t, dir, args...)
 		if code != 0 {

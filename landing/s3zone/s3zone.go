@@ -38,6 +38,9 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
+// ErrNoBucket means the configured bucket does not exist.
+var ErrNoBucket = errors.New("the bucket does not exist: create it (rawland never creates buckets)")
+
 // Backend keeps runs in an S3-compatible bucket.
 type Backend struct {
 	c        *minio.Client
@@ -79,7 +82,7 @@ func (b *Backend) Check(ctx context.Context) error {
 		return fmt.Errorf("s3 landing zone: bucket %s: %w", b.bucket, err)
 	}
 	if !ok {
-		return fmt.Errorf("s3 landing zone: bucket %s does not exist: create it (rawland never creates buckets)", b.bucket)
+		return fmt.Errorf("bucket %s: %w", b.bucket, ErrNoBucket)
 	}
 	return nil
 }
