@@ -52,12 +52,8 @@ func (e *NotLeaseHolderError) Error() string {
 // an uncommitted run is ever moved into raw/.
 func (z Zone) Recover(ctx context.Context, runs RunStore, stream, self string) (Recovered, error) {
 	var rec Recovered
-	l, ok, err := runs.Holder(ctx, stream)
-	if err != nil {
-		return rec, fmt.Errorf("recover %s: %w", stream, err)
-	}
-	if !ok || l.RunID != self {
-		return rec, &NotLeaseHolderError{Stream: stream, RunID: self, Holder: l}
+	if err := holds(ctx, runs, stream, self); err != nil {
+		return rec, err
 	}
 	b := z.Store()
 	staged, err := b.StagedRuns(ctx, stream)
@@ -102,6 +98,12 @@ func (z Zone) Recover(ctx context.Context, runs RunStore, stream, self string) (
 		if r.ID == self {
 			continue
 		}
+		// the lease again, right before removing a run another process
+		// began: had this process stalled past the lease's TTL, the run
+		// could be a new holder's, alive
+		if err := holds(ctx, runs, stream, self); err != nil {
+			return rec, err
+		}
 		if err := b.Remove(ctx, stream, r.ID); err != nil {
 			return rec, err
 		}
@@ -111,4 +113,16 @@ func (z Zone) Recover(ctx context.Context, runs RunStore, stream, self string) (
 		rec.Abandoned = append(rec.Abandoned, r.ID)
 	}
 	return rec, nil
+}
+
+// holds checks that run self holds the stream's lease.
+func holds(ctx context.Context, runs RunStore, stream, self string) error {
+	l, ok, err := runs.Holder(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("recover %s: %w", stream, err)
+	}
+	if !ok || l.RunID != self {
+		return &NotLeaseHolderError{Stream: stream, RunID: self, Holder: l}
+	}
+	return nil
 }
