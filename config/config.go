@@ -256,6 +256,11 @@ type Landing struct {
 	RollBytes Size `yaml:"roll_bytes"`
 	// Compression is "none" (default), "gzip" or "zstd".
 	Compression string `yaml:"compression"`
+	// Backend is where runs land: "dir" (default: DATA/raw, DATA/staging)
+	// or "s3" (an S3-compatible bucket, configured by S3). See landing.go.
+	Backend string `yaml:"backend"`
+	// S3 configures backend: s3.
+	S3 LandingS3 `yaml:"s3"`
 }
 
 // Defaults applied by Load.

@@ -58,6 +58,7 @@ func (v *validator) validate() {
 	default:
 		v.fail([]string{"landing", "compression"}, "unknown compression %q: use none, gzip or zstd", c.Landing.Compression)
 	}
+	v.landing()
 	if len(c.Sources) == 0 {
 		v.fail([]string{"sources"}, "no sources: add at least one under sources:")
 	}

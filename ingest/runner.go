@@ -242,7 +242,7 @@ func withStatus(r state.Run, st state.Status, err error) state.Run {
 func (sess *session) write(ctx context.Context, run state.Run, fill func(context.Context, state.Run, func(batch) error) error, log *slog.Logger) (Result, error) {
 	o, s := sess.o, sess.s
 	man := landing.Manifest{Kind: string(o.Kind), Source: s.Source, CursorBefore: run.CursorBefore, StartedAt: run.StartedAt, Host: run.Host, PID: run.PID}
-	w, err := landing.NewWriter(o.Zone, s.Name, run.ID, man, landing.Options{RollBytes: int64(o.Config.Landing.RollBytes), Compression: o.Config.Landing.Compression})
+	w, err := landing.NewWriterContext(ctx, o.Zone, s.Name, run.ID, man, landing.Options{RollBytes: int64(o.Config.Landing.RollBytes), Compression: o.Config.Landing.Compression})
 	if err != nil {
 		return Result{}, err
 	}

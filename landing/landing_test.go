@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rawland/rawland/landing"
+	"github.com/rawland/rawland/landing/landingtest"
 	"github.com/rawland/rawland/state"
 )
 
@@ -113,4 +114,8 @@ func TestWriteRejectsNonJSON(t *testing.T) {
 	if err := w.Write([]byte("{\"a\": tru e}")); err == nil {
 		t.Fatal("a record that is not one JSON value was landed")
 	}
+}
+
+func TestConformanceDir(t *testing.T) {
+	landingtest.Run(t, func(t *testing.T) landing.Zone { return landing.Zone{Dir: t.TempDir()} })
 }

@@ -97,25 +97,67 @@ type Record struct {
 // verifying each part's checksum and record count against the manifest. It
 // reads one line at a time; memory does not grow with the run.
 func Records(ctx context.Context, dir string, fn func(Record) error) (Manifest, error) {
-	m, err := ReadManifest(dir)
+	return records(ctx, DirBackend{}.opener(dir), dir, fn)
+}
+
+// Records calls fn for every record of a committed run, in landing order,
+// verifying each part against the manifest, wherever the zone keeps it (a
+// run a crash left in staging is published first). It streams: memory does
+// not grow with the run. The error wraps fs.ErrNotExist when the run's
+// files are gone.
+func (z Zone) Records(ctx context.Context, stream, runID string, fn func(Record) error) (Manifest, error) {
+	loc, err := z.locate(ctx, stream, runID)
 	if err != nil {
-		return m, err
+		return Manifest{}, err
+	}
+	b := z.Store()
+	open := func(name string) (io.ReadCloser, error) { return b.Open(ctx, stream, runID, name) }
+	return records(ctx, open, loc, fn)
+}
+
+// opener opens files of the run directory dir.
+func (DirBackend) opener(dir string) func(string) (io.ReadCloser, error) {
+	return func(name string) (io.ReadCloser, error) {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("open landed file: %w", err)
+		}
+		return f, nil
+	}
+}
+
+func records(ctx context.Context, open func(string) (io.ReadCloser, error), loc string, fn func(Record) error) (Manifest, error) {
+	var m Manifest
+	rc, err := open(ManifestFile)
+	if err != nil {
+		return m, fmt.Errorf("read manifest: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	rc.Close()
+	if err != nil {
+		return m, fmt.Errorf("read manifest %s/%s: %w", loc, ManifestFile, err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("manifest %s/%s: %w", loc, ManifestFile, err)
 	}
 	for _, fi := range m.Files {
-		if err := readPart(ctx, dir, fi, fn); err != nil {
+		if err := ctx.Err(); err != nil {
+			return m, err
+		}
+		f, err := open(fi.Name)
+		if err != nil {
+			return m, err
+		}
+		err = readPart(ctx, f, loc+"/"+fi.Name, fi, fn)
+		f.Close()
+		if err != nil {
 			return m, err
 		}
 	}
 	return m, nil
 }
 
-func readPart(ctx context.Context, dir string, fi FileInfo, fn func(Record) error) error {
-	path := filepath.Join(dir, fi.Name)
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("open landed part: %w", err)
-	}
-	defer f.Close()
+func readPart(ctx context.Context, f io.Reader, path string, fi FileInfo, fn func(Record) error) error {
 	sum := sha256.New()
 	var r io.Reader = io.TeeReader(f, sum)
 	switch {

@@ -3,14 +3,13 @@ package landing
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -27,43 +26,44 @@ type Options struct {
 }
 
 // Writer streams one run's records into rolled JSON-lines part files in the
-// run's staging directory. Memory stays at one buffered part, whatever the
-// stream's size. Not safe for concurrent use.
+// run's staging area of the zone's backend. Memory stays at one buffered
+// part (and the backend's upload buffers), whatever the stream's size. Not
+// safe for concurrent use.
 type Writer struct {
-	zone          Zone
+	ctx           context.Context
+	store         Backend
 	stream, runID string
-	dir           string
 	opts          Options
 	man           Manifest
-	pages         *os.File
+	pages         File
 	pagesEnc      *json.Encoder
 
 	// the open part
-	f      *os.File
+	f      File
 	buf    *bufio.Writer
 	comp   io.WriteCloser
 	sum    hash.Hash
 	cw     *countWriter
 	part   FileInfo
 	closed bool
-	// syncs fsyncs and renames closed parts, one at a time, while the next
-	// part is written; Finish waits for them before the manifest.
+	// syncs commits closed parts (fsync + rename, or the upload's end), one
+	// at a time, while the next part is written; Finish waits for them
+	// before the manifest.
 	syncs *pool.ErrorPool
 }
 
-// NewWriter creates the run's staging directory and returns its writer.
+// NewWriter creates the run's staging area and returns its writer.
 func NewWriter(z Zone, stream, runID string, m Manifest, opts Options) (*Writer, error) {
+	return NewWriterContext(context.Background(), z, stream, runID, m, opts)
+}
+
+// NewWriterContext is NewWriter whose backend I/O (uploads) ends with ctx.
+func NewWriterContext(ctx context.Context, z Zone, stream, runID string, m Manifest, opts Options) (*Writer, error) {
 	if opts.RollBytes <= 0 {
 		opts.RollBytes = 64 << 20
 	}
-	dir := z.StagingDir(stream, runID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create staging for run %s of %s: %w", runID, stream, err)
-	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
-		return nil, err
-	}
-	pages, err := os.Create(filepath.Join(dir, PagesFile))
+	store := z.Store()
+	pages, err := store.Create(ctx, stream, runID, PagesFile)
 	if err != nil {
 		return nil, fmt.Errorf("create page log of run %s: %w", runID, err)
 	}
@@ -71,11 +71,8 @@ func NewWriter(z Zone, stream, runID string, m Manifest, opts Options) (*Writer,
 	if m.StartedAt.IsZero() {
 		m.StartedAt = time.Now().UTC()
 	}
-	return &Writer{zone: z, stream: stream, runID: runID, dir: dir, opts: opts, man: m, pages: pages, pagesEnc: json.NewEncoder(pages)}, nil
+	return &Writer{ctx: ctx, store: store, stream: stream, runID: runID, opts: opts, man: m, pages: pages, pagesEnc: json.NewEncoder(pages)}, nil
 }
-
-// Dir is the staging directory being written.
-func (w *Writer) Dir() string { return w.dir }
 
 // Write appends one record. rec must be one JSON value; insignificant
 // whitespace is removed so that it fits on one line, and nothing else is
@@ -155,7 +152,7 @@ func (w *Writer) openPart() error {
 	case "zstd":
 		name += ".zst"
 	}
-	f, err := os.OpenFile(filepath.Join(w.dir, name+".tmp"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := w.store.Create(w.ctx, w.stream, w.runID, name)
 	if err != nil {
 		return fmt.Errorf("create part of run %s: %w", w.runID, err)
 	}
@@ -178,9 +175,10 @@ func (w *Writer) openPart() error {
 }
 
 // closePart flushes the open part and hands it to the background syncer,
-// which fsyncs it and renames it to its final name (at most one part is
-// being synced while the next is written: the disk's write-back overlaps
-// the download instead of stalling it).
+// which commits it (fsync and rename to its final name, or the end of its
+// upload; at most one part is being committed while the next is written:
+// the disk's write-back or the upload overlaps the download instead of
+// stalling it).
 func (w *Writer) closePart() error {
 	if w.f == nil {
 		return nil
@@ -202,17 +200,9 @@ func (w *Writer) closePart() error {
 	if w.syncs == nil {
 		w.syncs = pool.New().WithErrors().WithMaxGoroutines(1)
 	}
-	dir := w.dir
 	w.syncs.Go(func() error {
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return fmt.Errorf("sync %s: %w", name, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("close %s: %w", name, err)
-		}
-		if err := os.Rename(filepath.Join(dir, name+".tmp"), filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("rename %s: %w", name, err)
+		if err := f.Commit(); err != nil {
+			return fmt.Errorf("commit %s of run %s: %w", name, w.runID, err)
 		}
 		crashpoint.Hit("after_part")
 		return nil
@@ -230,10 +220,10 @@ func (w *Writer) waitSyncs() error {
 	return p.Wait()
 }
 
-// Finish makes the run durable in staging: the last part is closed, the page
-// log fsynced, the manifest (with m's cursor, complete and timing fields)
-// written atomically and the directory fsynced. After Finish the run can be
-// committed.
+// Finish makes the run durable in staging: the last part is closed and
+// committed, then the page log, then the manifest (with m's cursor,
+// complete and timing fields), each atomically. After Finish the run can be
+// committed in the state store.
 func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
 	if w.closed {
 		return w.man, fmt.Errorf("finish run %s: already finished", w.runID)
@@ -244,13 +234,10 @@ func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
 	if err := w.waitSyncs(); err != nil {
 		return w.man, err
 	}
-	if err := w.pages.Sync(); err != nil {
-		return w.man, fmt.Errorf("sync page log of run %s: %w", w.runID, err)
-	}
-	if err := w.pages.Close(); err != nil {
-		return w.man, fmt.Errorf("close page log of run %s: %w", w.runID, err)
-	}
 	w.closed = true
+	if err := w.pages.Commit(); err != nil {
+		return w.man, fmt.Errorf("commit page log of run %s: %w", w.runID, err)
+	}
 	w.man.CursorAfter = cursorAfter
 	w.man.Complete = complete
 	w.man.FinishedAt = time.Now().UTC()
@@ -258,24 +245,32 @@ func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
 	if err != nil {
 		return w.man, fmt.Errorf("encode manifest of run %s: %w", w.runID, err)
 	}
-	if err := WriteFileAtomic(filepath.Join(w.dir, ManifestFile), data); err != nil {
-		return w.man, err
+	mf, err := w.store.Create(w.ctx, w.stream, w.runID, ManifestFile)
+	if err != nil {
+		return w.man, fmt.Errorf("create manifest of run %s: %w", w.runID, err)
 	}
-	return w.man, syncDir(w.dir)
+	if _, err := mf.Write(data); err != nil {
+		mf.Abort()
+		return w.man, fmt.Errorf("write manifest of run %s: %w", w.runID, err)
+	}
+	if err := mf.Commit(); err != nil {
+		return w.man, fmt.Errorf("commit manifest of run %s: %w", w.runID, err)
+	}
+	return w.man, nil
 }
 
 // Abort closes whatever is open and removes the run's staging directory.
 func (w *Writer) Abort() error {
 	w.waitSyncs()
 	if w.f != nil {
-		w.f.Close()
+		w.f.Abort()
 		w.f = nil
 	}
 	if !w.closed {
-		w.pages.Close()
+		w.pages.Abort()
 		w.closed = true
 	}
-	return w.zone.Remove(w.stream, w.runID)
+	return w.store.Remove(context.WithoutCancel(w.ctx), w.stream, w.runID)
 }
 
 // hasWhitespaceOutsideStrings reports whether a JSON text has insignificant

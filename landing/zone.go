@@ -1,6 +1,7 @@
 package landing
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,16 +11,32 @@ import (
 	"github.com/rawland/rawland/state"
 )
 
-// Zone is the data directory's landing area:
+// Zone is the data directory and the landing zone's backend. With Backend
+// nil the runs live in the data directory (DirBackend{Dir}):
 //
 //	DATA/raw/<stream>/<run_id>/      committed runs only (immutable)
 //	DATA/staging/<stream>/<run_id>/  runs being written; never read as landed
-type Zone struct{ Dir string }
+//
+// With an object-store backend only DATA/state (and the warehouse) stay in
+// the data directory.
+type Zone struct {
+	Dir     string
+	Backend Backend
+}
 
-// RawDir is where a committed run's files live.
+// Store returns the backend the zone's runs live in.
+func (z Zone) Store() Backend {
+	if z.Backend != nil {
+		return z.Backend
+	}
+	return DirBackend{Dir: z.Dir}
+}
+
+// RawDir is where a committed run's files live in a directory zone.
 func (z Zone) RawDir(stream, runID string) string { return filepath.Join(z.Dir, "raw", stream, runID) }
 
-// StagingDir is where a run's files are written before it commits.
+// StagingDir is where a run's files are written before it commits in a
+// directory zone.
 func (z Zone) StagingDir(stream, runID string) string {
 	return filepath.Join(z.Dir, "staging", stream, runID)
 }
@@ -31,21 +48,7 @@ func (z Zone) StateDir() string { return filepath.Join(z.Dir, "state") }
 // if the run is already in raw/ it does nothing, so any process may roll a
 // committed run forward after a crash between commit and publish.
 func (z Zone) Publish(stream, runID string) error {
-	src, dst := z.StagingDir(stream, runID), z.RawDir(stream, runID)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("publish run %s of %s: %w", runID, stream, err)
-	}
-	err := os.Rename(src, dst)
-	if err != nil {
-		if _, serr := os.Stat(dst); serr == nil {
-			return nil // already published (possibly by another process)
-		}
-		return fmt.Errorf("publish run %s of %s: %w", runID, stream, err)
-	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return fmt.Errorf("publish run %s of %s: %w", runID, stream, err)
-	}
-	return syncDir(filepath.Dir(src))
+	return z.Store().Publish(context.Background(), stream, runID)
 }
 
 // Remove deletes every file of a run that never committed.
@@ -53,46 +56,40 @@ func (z Zone) Remove(stream, runID string) error {
 	if !state.ValidRunID(runID) {
 		return fmt.Errorf("remove run: bad run id %q", runID)
 	}
-	for _, d := range []string{z.StagingDir(stream, runID), z.RawDir(stream, runID)} {
-		if err := os.RemoveAll(d); err != nil {
-			return fmt.Errorf("remove run %s of %s: %w", runID, stream, err)
-		}
-	}
-	return nil
+	return z.Store().Remove(context.Background(), stream, runID)
 }
 
-// RunDir returns the directory that holds a committed run's files, rolling
-// it forward from staging first if a crash left it there.
+// RunDir returns where a committed run's files are (a directory, or a URL
+// in an object store), rolling the run forward from staging first if a
+// crash left it there. The error wraps fs.ErrNotExist when the run's files
+// are gone.
 func (z Zone) RunDir(stream, runID string) (string, error) {
-	dst := z.RawDir(stream, runID)
-	if _, err := os.Stat(dst); err == nil {
-		return dst, nil
-	}
-	if _, err := os.Stat(z.StagingDir(stream, runID)); err == nil {
-		if err := z.Publish(stream, runID); err != nil {
-			return "", err
-		}
-		return dst, nil
-	}
-	return "", fmt.Errorf("files of committed run %s of %s are missing from %s: %w", runID, stream, dst, fs.ErrNotExist)
+	return z.locate(context.Background(), stream, runID)
 }
 
-// StagedRuns lists the run IDs that have a staging directory for a stream.
-func (z Zone) StagedRuns(stream string) ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(z.Dir, "staging", stream))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+func (z Zone) locate(ctx context.Context, stream, runID string) (string, error) {
+	b := z.Store()
+	loc := b.Location(stream, runID)
+	rc, err := b.Open(ctx, stream, runID, ManifestFile)
+	if err == nil {
+		rc.Close()
+		return loc, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("list staging of %s: %w", stream, err)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("locate run %s of %s: %w", runID, stream, err)
 	}
-	var ids []string
-	for _, e := range ents {
-		if e.IsDir() {
-			ids = append(ids, e.Name())
+	if err := b.Publish(ctx, stream, runID); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("files of committed run %s of %s are missing from %s: %w", runID, stream, loc, fs.ErrNotExist)
 		}
+		return "", err
 	}
-	return ids, nil
+	return loc, nil
+}
+
+// StagedRuns lists the run IDs that have files in staging for a stream.
+func (z Zone) StagedRuns(stream string) ([]string, error) {
+	return z.Store().StagedRuns(context.Background(), stream)
 }
 
 // syncDir fsyncs a directory so that renames and creations in it survive a

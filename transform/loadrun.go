@@ -46,7 +46,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 	var qkeys [][]any
 	feed := func(emit func(rawRec) error) error {
 		var seq int64
-		_, err := landing.Records(ctx, dir, func(r landing.Record) error {
+		_, err := t.o.Zone.Records(ctx, s.Stream, run.ID, func(r landing.Record) error {
 			seq++
 			return emit(rawRec{file: r.File, line: r.Line, seq: seq, data: r.Data})
 		})

@@ -64,18 +64,17 @@ func runSchema(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	d := schemadraft.New()
+	if err := a.openLanding(ctx); err != nil {
+		return err
+	}
 	zone := a.zone()
 	nruns := 0
 	for _, r := range runs {
 		if *sample > 0 && d.Records() >= int64(*sample) {
 			break
 		}
-		dir, err := zone.RunDir(st.Name, r.ID)
-		if err != nil {
-			return err
-		}
 		nruns++
-		_, err = landing.Records(ctx, dir, func(rec landing.Record) error {
+		_, err = zone.Records(ctx, st.Name, r.ID, func(rec landing.Record) error {
 			if *sample > 0 && d.Records() >= int64(*sample) {
 				return errSampleFull
 			}

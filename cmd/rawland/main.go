@@ -65,6 +65,9 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	store  state.Store
+	// landing is the landing zone's object-store backend (nil: the data
+	// directory); see openLanding.
+	landing landing.Backend
 	// stop ends the process promptly on signals and panics (nil when run
 	// in-process by tests).
 	stop *stopper
@@ -291,8 +294,6 @@ func (a *app) dataDir() string {
 	}
 	return "data"
 }
-
-func (a *app) zone() landing.Zone { return landing.Zone{Dir: a.dataDir()} }
 
 func (a *app) warehousePath() string { return filepath.Join(a.dataDir(), "warehouse.duckdb") }
 

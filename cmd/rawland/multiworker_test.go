@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawland/rawland/internal/s3test"
 	"github.com/rawland/rawland/landing"
+	"github.com/rawland/rawland/landing/s3zone"
 	"github.com/rawland/rawland/state"
 	"github.com/rawland/rawland/state/pgstore"
 )
@@ -163,10 +165,15 @@ const (
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // mwConfig is a config of streams spread over sources; perSec maps a
-// source to its rate limit (0: none).
-func mwConfig(schema string, ttl time.Duration, perSec map[string]int, streams map[string]string) string {
+// source to its rate limit (0: none); extra is more top-level YAML (e.g. a
+// landing block).
+func mwConfig(schema string, ttl time.Duration, perSec map[string]int, streams map[string]string, extra ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: data\nlease_ttl: %s\nstate: {backend: postgres, dsn_env: RAWLAND_TEST_STATE_DSN, schema: %s}\nsources:\n", ttl, schema)
+	fmt.Fprintf(&b, "data_dir: data\nlease_ttl: %s\nstate: {backend: postgres, dsn_env: RAWLAND_TEST_STATE_DSN, schema: %s}\n", ttl, schema)
+	for _, e := range extra {
+		b.WriteString(e + "\n")
+	}
+	b.WriteString("sources:\n")
 	for _, src := range slices.Sorted(mapKeys(perSec)) {
 		fmt.Fprintf(&b, "  %s:\n    base_url: \"{{URL}}/%s\"\n    retry: {max_attempts: 3, initial_backoff: 10ms, max_backoff: 100ms}\n", src, src)
 		// each worker process names itself to the upstream (walk checks)
@@ -249,7 +256,21 @@ func (w *worker) kill() bool {
 // runs of all workers, no source ever exceeded its quota at the upstream,
 // committed runs of a stream never overlapped (the lease was exclusive),
 // and killed workers' streams were picked up after the lease TTL.
-func TestMultiWorkerKills(t *testing.T) {
+func TestMultiWorkerKills(t *testing.T) { multiWorkerKills(t, nil) }
+
+// TestMultiWorkerKillsS3Landing is TestMultiWorkerKills with the landing
+// zone in an S3-compatible bucket shared by the four workers.
+func TestMultiWorkerKillsS3Landing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped with -short (testing.Short): runs worker processes")
+	}
+	srv := s3test.Start(t)
+	multiWorkerKills(t, srv)
+}
+
+// multiWorkerKills runs the multi-worker test, landing in srv's bucket
+// when srv is not nil (else in the shared data directory).
+func multiWorkerKills(t *testing.T, srv *s3test.Server) {
 	if testing.Short() {
 		t.Skip("skipped with -short (testing.Short): runs worker processes")
 	}
@@ -268,8 +289,13 @@ func TestMultiWorkerKills(t *testing.T) {
 	hs := httptest.NewServer(up)
 	defer hs.Close()
 	schema := pgSchema()
-	dir := project(t, mwConfig(schema, ttl, perSec, streams), hs.URL)
+	var extra []string
 	env := []string{"RAWLAND_TEST_STATE_DSN=" + dsn}
+	if srv != nil {
+		extra = append(extra, fmt.Sprintf("landing: {backend: s3, s3: {endpoint: %q, bucket: %q, prefix: mw, secure: false, region: us-east-1, access_key_env: RAWLAND_TEST_S3_AK, secret_key_env: RAWLAND_TEST_S3_SK}}", srv.Endpoint, srv.Bucket))
+		env = append(env, "RAWLAND_TEST_S3_AK="+srv.AccessKey, "RAWLAND_TEST_S3_SK="+srv.SecretKey)
+	}
+	dir := project(t, mwConfig(schema, ttl, perSec, streams, extra...), hs.URL)
 
 	stop := make(chan struct{})
 	workers := make([]*worker, 4)
@@ -313,6 +339,13 @@ func TestMultiWorkerKills(t *testing.T) {
 
 	// exactly once: each record of each stream in exactly one committed run
 	zone := landing.Zone{Dir: filepath.Join(dir, "data")}
+	if srv != nil {
+		b, err := s3zone.New(s3zone.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: "mw", Region: "us-east-1", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone.Backend = b
+	}
 	hosts := map[string]int{}
 	var abandoned int
 	for _, name := range names {
@@ -332,7 +365,7 @@ func TestMultiWorkerKills(t *testing.T) {
 			}
 			committed = append(committed, r)
 			hosts[r.Host]++
-			_, err := landing.Records(ctx, zone.RawDir(name, r.ID), func(rec landing.Record) error {
+			_, err := zone.Records(ctx, name, r.ID, func(rec landing.Record) error {
 				var v struct{ ID int }
 				if err := json.Unmarshal(rec.Data, &v); err != nil {
 					return err

@@ -16,6 +16,10 @@ import (
 // embedded SQLite database under DATA/state (default) or PostgreSQL
 // (state: {backend: postgres}).
 func (a *app) openStore(ctx context.Context) (state.Store, error) {
+	// the commands that write also read or write landed runs
+	if err := a.openLanding(ctx); err != nil {
+		return nil, err
+	}
 	return a.openStoreFor(ctx, true)
 }
 
