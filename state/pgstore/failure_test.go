@@ -256,7 +256,9 @@ func TestNetworkCutMidBeginAndDLQPut(t *testing.T) {
 				t.Fatal(err)
 			}
 			var trig *pgtest.Trigger
-			cut := func() { trig = p.CutOn(pgtest.Trigger{Pattern: []byte(tc.pattern), Forward: tc.forward, Settle: 200 * time.Millisecond}) }
+			cut := func() {
+				trig = p.CutOn(pgtest.Trigger{Pattern: []byte(tc.pattern), Forward: tc.forward, Settle: 200 * time.Millisecond})
+			}
 			entries := []state.DLQEntry{
 				{Stream: "x", RunID: r.ID, ID: "a", URL: "http://127.0.0.1/a", Error: "404", Status: 404},
 				{Stream: "x", RunID: r.ID, ID: "b", URL: "http://127.0.0.1/b", Error: "410", Status: 410},
