@@ -250,7 +250,7 @@ func (w *worker) kill() bool {
 }
 
 // TestMultiWorkerKills runs four worker processes with distinct host
-// identities against one PostgreSQL and one data directory: 12 streams
+// identities against one PostgreSQL and one data directory: 20 streams
 // over 3 sources with quotas, records added while workers are SIGKILLed at
 // random. Afterwards every record landed exactly once across the committed
 // runs of all workers, no source ever exceeded its quota at the upstream,
@@ -278,7 +278,7 @@ func multiWorkerKills(t *testing.T, srv *s3test.Server) {
 	perSec := map[string]int{"alpha": 20, "beta": 12, "gamma": 8}
 	streams := map[string]string{}
 	var names []string
-	for i := range 12 {
+	for i := range 20 {
 		name := fmt.Sprintf("s%02d", i)
 		streams[name] = []string{"alpha", "beta", "gamma"}[i%3]
 		names = append(names, name)

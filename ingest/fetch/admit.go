@@ -16,13 +16,41 @@ const maxGateRounds = 1000
 // returns the gate decision (throttle sequence, probe) for the answer.
 func (c *Client) admit(ctx context.Context) (gateDecision, error) {
 	var waited time.Duration
-	for range maxGateRounds {
+	budgetCounted := false
+	for range maxGateRounds * 10 {
 		// Wait out pauses before taking a budget slot, so slots are not
 		// hoarded during a pause and spent in a burst when it ends.
 		w, err := c.waitClear(ctx, waited)
 		waited += w
 		if err != nil {
 			return gateDecision{}, err
+		}
+		if c.rateLimit != nil && c.limiter == nil {
+			// The shared budget: the slot is taken in the same update as
+			// the gate, the last step before the request goes out, so
+			// nothing (another round trip to the state store) separates
+			// taking a slot from sending.
+			d, slotWait, err := c.gateWithSlot(c.now())
+			if err != nil {
+				return gateDecision{}, err
+			}
+			switch {
+			case d.lock != nil:
+				c.stats.refused.Add(1)
+				return gateDecision{}, d.lock
+			case d.wait > 0:
+				continue // a pause began: wait it out first
+			case slotWait > 0:
+				if !budgetCounted {
+					c.stats.budgetWaits.Add(1)
+					budgetCounted = true
+				}
+				if err := c.sleep(ctx, slotWait); err != nil {
+					return gateDecision{}, err
+				}
+				continue
+			}
+			return d, nil
 		}
 		if err := c.waitBudget(ctx); err != nil {
 			return gateDecision{}, err
@@ -87,52 +115,49 @@ func (c *Client) waitClear(ctx context.Context, waited time.Duration) (time.Dura
 	return total, &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "still blocked after many waits", Limit: c.maxWait}
 }
 
-// waitBudget takes a slot of the client-side budget, sleeping until one is
-// free: golang.org/x/time/rate in-process, the shared GCRA slot with a
-// shared store (QuotaDir or QuotaBackend), taken at send time.
+// waitBudget takes a slot of the in-process budget (golang.org/x/time/rate),
+// sleeping until it comes.
 func (c *Client) waitBudget(ctx context.Context) error {
 	if c.rateLimit == nil {
 		return nil
 	}
-	if c.limiter != nil {
-		now := c.now()
-		res := c.limiter.ReserveN(now, 1)
-		if !res.OK() {
-			return fmt.Errorf("source %s: rate limit reservation refused", c.source)
-		}
-		delay := res.DelayFrom(now)
-		if delay <= 0 {
-			return nil
-		}
-		c.stats.budgetWaits.Add(1)
-		if err := c.sleep(ctx, delay); err != nil {
-			res.CancelAt(c.now())
-			return err
-		}
+	now := c.now()
+	res := c.limiter.ReserveN(now, 1)
+	if !res.OK() {
+		return fmt.Errorf("source %s: rate limit reservation refused", c.source)
+	}
+	delay := res.DelayFrom(now)
+	if delay <= 0 {
 		return nil
 	}
-	counted := false
-	for range maxGateRounds * 10 {
-		var (
-			wait time.Duration
-			ok   bool
-		)
-		now := c.now()
-		if err := c.store.update(func(s *quotaState) { wait, ok = s.takeSlot(now, *c.rateLimit) }); err != nil {
-			return fmt.Errorf("source %s: take rate budget slot: %w", c.source, err)
-		}
-		if ok {
-			return nil
-		}
-		if !counted {
-			c.stats.budgetWaits.Add(1)
-			counted = true
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return err
-		}
+	c.stats.budgetWaits.Add(1)
+	if err := c.sleep(ctx, delay); err != nil {
+		res.CancelAt(c.now())
+		return err
 	}
-	return &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "no budget slot came free after many waits", Limit: c.maxWait}
+	return nil
+}
+
+// gateWithSlot is one update of the shared quota state: the gate (lockout,
+// pause, probe), then a slot of the shared budget (takeSlot), and only when
+// both let the request go, the gate's bookkeeping (remaining count, probe).
+// slotWait > 0 means no slot is free yet: nothing was taken.
+func (c *Client) gateWithSlot(now time.Time) (d gateDecision, slotWait time.Duration, err error) {
+	err = c.store.update(func(s *quotaState) {
+		file := c.store.file()
+		if d = s.gate(now, false, c.breaker, c.probeLease, file); d.lock != nil || d.wait > 0 {
+			return
+		}
+		var ok bool
+		if slotWait, ok = s.takeSlot(now, *c.rateLimit); !ok {
+			return
+		}
+		d = s.gate(now, true, c.breaker, c.probeLease, file)
+	})
+	if err != nil {
+		return gateDecision{}, 0, fmt.Errorf("source %s: read quota state: %w", c.source, err)
+	}
+	return d, slotWait, nil
 }
 
 // observe records an answer (or a failed exchange, a.status 0) in the
