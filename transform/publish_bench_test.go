@@ -90,7 +90,7 @@ func BenchmarkPublish(b *testing.B) {
 	}
 }
 
-func benchOpen(b *testing.B, path string) *sql.DB {
+func benchOpen(b testing.TB, path string) *sql.DB {
 	c, err := duckdb.NewConnector(path, nil)
 	if err != nil {
 		b.Fatal(err)
