@@ -180,14 +180,17 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "schemas", "things.json"), []byte(strict), 0o644)
 	wh := filepath.Join(dir, "data", "warehouse.duckdb")
 	rng := rand.New(rand.NewPCG(3, 4))
+	var logs strings.Builder
 	run := func(env []string, what string) {
 		t.Helper()
 		if what != "first run" {
 			up.change(rng, 4)
 		}
-		if code, out := runChild(t, dir, env, "run"); code != 0 {
+		code, out := runChild(t, dir, env, "run")
+		if code != 0 {
 			t.Fatalf("%s: run exited %d (a reader must never make it wait or fail):\n%s", what, code, out)
 		}
+		logs.WriteString(out)
 	}
 	run(nil, "first run")
 	rw := startReader(t, "hold-rw "+wh)
@@ -225,6 +228,13 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 			t.Errorf("after a crash at %s status should say publish_pending: %v (exit %d):\n%s", point, wantPending, code, out)
 		}
 		run(nil, "run after a crash at "+point)
+	}
+	// the next working database was made both ways: in a previous snapshot
+	// no one held, and by a copy while a holder had it
+	for _, how := range []string{"method=patch", "method=copy"} {
+		if !strings.Contains(logs.String(), "prepared the working database") || !strings.Contains(logs.String(), how) {
+			t.Errorf("no run prepared the working database with %s", how)
+		}
 	}
 	if code, out := runChild(t, dir, nil, "sql", "--csv", "SELECT count(*) AS n FROM things"); code != 0 || !strings.HasPrefix(out, "n\n") {
 		t.Errorf("rawland sql with both sessions open: exit %d:\n%s", code, out)
