@@ -128,6 +128,8 @@ func patchPrevious(ctx context.Context, lay layout, src seal, log *slog.Logger) 
 	ino, nlink, changed := inodeOf(fi)
 	busy := ""
 	switch {
+	case nlink == 0:
+		busy = "this system cannot tell whether a reader has it open"
 	case nlink != 1:
 		busy = "it still has another name"
 	case snapshotOpenHere(ino):
