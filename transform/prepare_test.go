@@ -289,3 +289,31 @@ func TestLockSeesDuckDBSessions(t *testing.T) {
 		db.Close()
 	}
 }
+
+// A crash between the publish's renames leaves the previous snapshot still
+// published as DATA/warehouse.duckdb (its private name is a second name):
+// readers may open it at any moment, so it is copied, never patched.
+func TestPrepareNeverWritesAStillPublishedSnapshot(t *testing.T) {
+	e := newSnapEnv(t, 50_000)
+	e.change()
+	e.change() // a previous snapshot no one holds
+	still := filepath.Join(filepath.Dir(e.lay.published), "still-published.duckdb")
+	if err := os.Link(e.lay.prev, still); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(still)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	before := fileHash(t, f)
+	if p := e.prepare(); p.Method != "copy" && p.Method != "clone" {
+		t.Errorf("prepared by %q, want a copy", p.Method)
+	}
+	if fileHash(t, f) != before {
+		t.Error("a snapshot that still had a name readers open was written")
+	}
+	if !sameContent(t, e.lay.work, e.lay.reader) {
+		t.Error("the working database differs from the published snapshot")
+	}
+}
