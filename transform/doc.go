@@ -16,8 +16,9 @@
 //     a *config.Error: the command exits 2 and nothing changes.
 //  2. Run takes the working database's lock (waiting up to LockWait while
 //     another rawland process holds it; ErrWarehouseBusy after that,
-//     nothing done) and opens the private working database
-//     (DATA/state/warehouse/work.duckdb) read-write. Readers never open it,
+//     nothing done), prepares the private working database
+//     (DATA/state/warehouse/work.duckdb) if the last publish handed it to
+//     readers (step 5), and opens it read-write. Readers never open it,
 //     so they never block the job and are never blocked by it.
 //  3. Per stream: the table is created or evolved (new properties become new
 //     columns; a changed or narrowed type stops the stream with a
@@ -47,11 +48,15 @@
 //     changed) and the sql/ views are (re)created when sql/ changed; the
 //     working database is checkpointed and closed.
 //  5. publish (snapshot.go): when the working database changed since the
-//     last publish (its checkpoint iteration differs), it is copied (or
-//     reflink-cloned) to a new file, fsynced and renamed over
-//     DATA/warehouse.duckdb: readers see the previous snapshot or the new
-//     one, never a mix, and keep the one they have open until they close
-//     it. published.json records when and the per-stream counts.
+//     last publish (its checkpoint iteration differs), the file itself,
+//     fsynced, becomes the snapshot by a hard link and renames over
+//     DATA/warehouse.duckdb (no data copied): readers see the previous
+//     snapshot or the new one, never a mix, and keep the one they have open
+//     until they close it. published.json records when and the per-stream
+//     counts. The previous snapshot keeps a private name; the next write
+//     session turns it into the working database by rewriting only the
+//     pages that differ, when no reader can have it open, else copies the
+//     published snapshot (prepare.go).
 //
 // ReplayQuarantine re-validates quarantined records against the current
 // schemas and merges those that now pass, one transaction per run. The

@@ -29,6 +29,8 @@ func TestMain(m *testing.M) {
 	switch os.Getenv("RAWLAND_TEST_CHILD") {
 	case "hold":
 		os.Exit(childHold(os.Getenv("RAWLAND_TEST_WAREHOUSE")))
+	case "hold-ro":
+		os.Exit(childHoldReadOnly(os.Getenv("RAWLAND_TEST_WAREHOUSE")))
 	case "transform":
 		os.Exit(childTransform(os.Getenv("RAWLAND_TEST_CONFIG"), os.Getenv("RAWLAND_TEST_WAREHOUSE")))
 	}
@@ -41,6 +43,24 @@ func childHold(path string) int {
 	db, err := sql.Open("duckdb", path)
 	if err == nil {
 		_, err = db.Exec("CREATE TABLE IF NOT EXISTS analyst_scratch(x INTEGER)")
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	db.Close()
+	return 0
+}
+
+// childHoldReadOnly opens the warehouse read-only, reads it, says "ready"
+// and holds it until stdin closes.
+func childHoldReadOnly(path string) int {
+	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY")
+	var n int
+	if err == nil {
+		err = db.QueryRow("SELECT count(*) FROM duckdb_tables()").Scan(&n)
 	}
 	if err != nil {
 		fmt.Println("error:", err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,41 +12,6 @@ import (
 // readCopyPrefix names a reader's private copy of the snapshot (see
 // openSnapshot).
 const readCopyPrefix = "read-"
-
-// ensureWork makes sure the working database exists. The first run after
-// an upgrade from a rawland that wrote DATA/warehouse.duckdb in place
-// starts from a copy of that file (with its write-ahead log, if any).
-func ensureWork(lay layout, log *slog.Logger) error {
-	if exists(lay.work) {
-		return nil
-	}
-	// a log without its database must never replay into a new one
-	if err := os.Remove(lay.work + ".wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s.wal: %w", lay.work, err)
-	}
-	if !exists(lay.published) {
-		return nil // DuckDB creates an empty one
-	}
-	tmp := lay.work + ".tmp"
-	os.Remove(tmp)
-	if _, err := cloneFile(lay.published, tmp); err != nil {
-		return fmt.Errorf("start the working database from %s: %w", lay.published, err)
-	}
-	legacy := !exists(lay.manifest) // written in place by an older rawland
-	if legacy && exists(lay.published+".wal") {
-		if _, err := cloneFile(lay.published+".wal", lay.work+".wal"); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("start the working database from %s: %w", lay.published, err)
-		}
-	}
-	if err := os.Rename(tmp, lay.work); err != nil {
-		return fmt.Errorf("start the working database: %w", err)
-	}
-	if log != nil {
-		log.Info("started the private working database from the published warehouse", KeyPath, lay.work, "from", lay.published)
-	}
-	return syncDir(lay.dir)
-}
 
 // publishAndClose ends a write session: it reads the per-stream counts,
 // checkpoints and closes the working database, publishes it if it changed
@@ -89,9 +52,17 @@ func openSnapshot(ctx context.Context, warehousePath string) (*warehouse, error)
 	if !exists(path) {
 		return nil, fmt.Errorf("%s: %w", warehousePath, ErrNoWarehouse)
 	}
+	// this process's own sessions on a snapshot are not seen by the lock
+	// test that lets the next working database be prepared in it
+	unhold := holdSnapshot(path)
 	w, err := openWarehouse(ctx, path, true, 0, nil)
-	if err == nil || !errors.Is(err, ErrWarehouseBusy) {
-		return w, err
+	if err == nil {
+		w.unhold = joinFuncs(unhold, holdSnapshot(path)) // and what the name points at now
+		return w, nil
+	}
+	unhold()
+	if !errors.Is(err, ErrWarehouseBusy) {
+		return nil, err
 	}
 	if err := os.MkdirAll(lay.dir, 0o755); err != nil {
 		return nil, err
@@ -107,4 +78,12 @@ func openSnapshot(ctx context.Context, warehousePath string) (*warehouse, error)
 	}
 	w.private = tmp
 	return w, nil
+}
+
+func joinFuncs(fs ...func()) func() {
+	return func() {
+		for _, f := range fs {
+			f()
+		}
+	}
 }

@@ -3,7 +3,6 @@ package transform
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,22 +11,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rawland/rawland/internal/crashpoint"
 )
 
 // The warehouse readers open (DATA/warehouse.duckdb) is a published
-// snapshot that rawland never writes in place. Transform, reconcile and
-// replay work on a private working database under DATA/state/warehouse/ (for
-// DATA/warehouse.duckdb);
-// publishing copies it (a reflink clone where the filesystem has them) to a
-// new file and renames that over DATA/warehouse.duckdb. A rename is atomic,
-// so a reader opens either the previous snapshot or the new one, never a
-// mix; a reader that has the previous one open keeps its inode, and its
-// view, until it closes it (then the kernel frees it: old snapshots never
-// accumulate under a name).
+// snapshot that rawland never writes while anyone may have it open.
+// Transform, reconcile and replay work on a private working database under
+// DATA/state/warehouse/ (for DATA/warehouse.duckdb). Publishing hands that
+// file itself to readers: once checkpointed, closed and fsynced it gets the
+// names readers open, by hard link and renames (no data is copied, so a
+// publish takes the same few milliseconds at any size). A rename is
+// atomic, so a reader opens either the previous snapshot or the new one,
+// never a mix; a reader that has the previous one open keeps its inode,
+// and its view, until it closes it. The previous snapshot keeps one
+// private name, prev.duckdb; the next write session turns it into the new
+// working database by rewriting only the pages that differ (prepare.go),
+// or, when a reader may still have it open, unlinks it (the kernel frees
+// it when the reader closes it) and copies the published snapshot instead.
 
 // layout is where the warehouse's files live.
 type layout struct {
@@ -36,7 +38,10 @@ type layout struct {
 	dir       string // DATA/state/warehouse: rawland's private files
 	work      string // the working database (never opened by readers)
 	reader    string // a second name of the published snapshot, opened by rawland's own readers
-	tmp       string // the next snapshot while it is written
+	prev      string // the previous snapshot, kept to become the next working database
+	seal      string // sealed.json: the identity of the snapshot handed to readers
+	tmp       string // what an older rawland left while it copied a snapshot
+	workTmp   string // the next working database while it is copied
 	manifest  string // published.json: what was published, when
 	lock      string // held by the one rawland process that works on the working database
 }
@@ -51,7 +56,10 @@ func layoutOf(warehouse string) layout {
 		dir:       dir,
 		work:      filepath.Join(dir, "work.duckdb"),
 		reader:    filepath.Join(dir, "published.duckdb"),
+		prev:      filepath.Join(dir, "prev.duckdb"),
+		seal:      filepath.Join(dir, "sealed.json"),
 		tmp:       filepath.Join(dir, "publish.tmp"),
+		workTmp:   filepath.Join(dir, "work.tmp"),
 		manifest:  filepath.Join(dir, "published.json"),
 		lock:      filepath.Join(dir, "work.lock"),
 	}
@@ -62,12 +70,12 @@ type Manifest struct {
 	// PublishedAt is when the snapshot was published.
 	PublishedAt time.Time `json:"published_at"`
 	// Iteration is the working database's checkpoint iteration that was
-	// copied: the working database is newer when its own differs.
+	// published: the working database is newer when its own differs.
 	Iteration uint64 `json:"iteration"`
 	// Bytes is the snapshot's size.
 	Bytes int64 `json:"bytes"`
-	// Method is how the file was made: "clone" (reflink, no data copied)
-	// or "copy".
+	// Method is how the snapshot was made: "swap" (the working database
+	// itself became the snapshot, no data copied).
 	Method string `json:"method"`
 	// Seconds is how long the publish took.
 	Seconds float64 `json:"seconds"`
@@ -76,13 +84,9 @@ type Manifest struct {
 }
 
 func readManifest(path string) (*Manifest, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if err := readJSON(path, &m); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }
@@ -137,6 +141,13 @@ func Published(warehousePath string) PublishState {
 		ps.PublishedAt = &t
 	}
 	if !exists(lay.work) {
+		// published (or being published) and not prepared again yet: the
+		// seal is written before the snapshot gets its names, the manifest
+		// after
+		var sl seal
+		if err := readJSON(lay.seal, &sl); err == nil {
+			ps.Pending = m == nil || sl.Iteration != m.Iteration
+		}
 		return ps
 	}
 	iter, err := fileIteration(lay.work)
@@ -145,10 +156,11 @@ func Published(warehousePath string) PublishState {
 }
 
 // publish makes the working database (closed, checkpointed) the published
-// snapshot, unless the snapshot already is a copy of it. Every step leaves
-// a readable warehouse: the new file is complete and fsynced before it is
-// renamed into place; a crash anywhere leaves the previous snapshot (or the
-// new one) and a working database whose iteration differs from the
+// snapshot, unless the snapshot already is it. Every step leaves a
+// readable warehouse and loses nothing: the file is fsynced before any new
+// name points at it, and each rename is atomic; a crash anywhere leaves the
+// previous snapshot (or the new one) published and either the working
+// database or a published snapshot whose iteration differs from the
 // manifest's, which the next run publishes.
 func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, now time.Time, log *slog.Logger) error {
 	start := time.Now()
@@ -168,21 +180,36 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 		return err
 	}
 	cleanStale(lay, log)
-	method, err := cloneFile(lay.work, lay.tmp)
-	if err != nil {
-		os.Remove(lay.tmp)
+	if err := syncFile(lay.work); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	crashpoint.Hit("publish_copied")
+	sl, err := sealOf(lay.work)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if err := writeFileAtomic(lay.seal, sl); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	// the snapshot being replaced keeps a private name: the next working
+	// database is made from it
+	if err := os.Remove(lay.prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if exists(lay.reader) {
+		if err := os.Link(lay.reader, lay.prev); err != nil {
+			log.Info("cannot keep the previous snapshot; the next run copies the warehouse", KeyPath, lay.prev, "error", err)
+		}
+	}
 	// the snapshot gets two names: the one analysts open, and a private one
 	// for rawland's own readers (whose write-ahead-log path no analyst's
 	// read-write session can ever use)
-	if err := os.Link(lay.tmp, lay.staged); err != nil {
-		if _, err := cloneFile(lay.tmp, lay.staged); err != nil {
+	if err := os.Link(lay.work, lay.staged); err != nil {
+		if _, err := cloneFile(lay.work, lay.staged); err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
 	}
-	if err := os.Rename(lay.tmp, lay.reader); err != nil {
+	crashpoint.Hit("publish_copied")
+	if err := os.Rename(lay.work, lay.reader); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	if err := syncDir(lay.dir); err != nil {
@@ -206,21 +233,17 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 		return fmt.Errorf("publish: %w", err)
 	}
 	crashpoint.Hit("publish_renamed")
-	st, err := os.Stat(lay.published)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	m := Manifest{PublishedAt: now.UTC(), Iteration: iter, Bytes: st.Size(), Method: method, Seconds: time.Since(start).Seconds(), Streams: counts}
+	m := Manifest{PublishedAt: now.UTC(), Iteration: iter, Bytes: sl.Bytes, Method: "swap", Seconds: time.Since(start).Seconds(), Streams: counts}
 	if err := writeFileAtomic(lay.manifest, m); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	log.Info("published the warehouse", KeyPath, lay.published, "bytes", m.Bytes, "method", method, "seconds", m.Seconds)
+	log.Info("published the warehouse", KeyPath, lay.published, "bytes", m.Bytes, "method", m.Method, "seconds", m.Seconds)
 	return nil
 }
 
 // cleanStale removes what an interrupted publish or reader left behind.
 func cleanStale(lay layout, log *slog.Logger) {
-	for _, p := range []string{lay.tmp, lay.staged} {
+	for _, p := range []string{lay.tmp, lay.staged, lay.workTmp} {
 		if err := os.Remove(p); err == nil {
 			log.Info("removed a snapshot left by an interrupted publish", KeyPath, p)
 		}
@@ -232,78 +255,4 @@ func cleanStale(lay layout, log *slog.Logger) {
 			os.Remove(p + ".wal")
 		}
 	}
-}
-
-// cloneFile makes dst a copy of src: a reflink clone where the filesystem
-// supports them (XFS, btrfs, bcachefs, ZFS 2.2+: no data is copied), else a
-// kernel-side copy; then fsyncs it. dst must not exist.
-func cloneFile(src, dst string) (string, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return "", err
-	}
-	method := "clone"
-	if err := reflink(out, in); err != nil {
-		method = "copy"
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			os.Remove(dst)
-			return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
-		}
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return "", fmt.Errorf("sync %s: %w", dst, err)
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(dst)
-		return "", err
-	}
-	return method, nil
-}
-
-// writeFileAtomic writes v as JSON to path: temp file, fsync, rename.
-func writeFileAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -41,6 +41,7 @@ type warehouse struct {
 	lay     layout    // the working database's: set by openForWrite
 	lock    *workLock // held while the working database is open for write
 	private string    // a reader's private copy of the snapshot, removed at close
+	unhold  func()    // forgets the snapshot a reader of this process had open
 	closed  bool
 }
 
@@ -121,6 +122,9 @@ func (w *warehouse) close() error {
 	if w.private != "" {
 		os.Remove(w.private)
 	}
+	if w.unhold != nil {
+		w.unhold()
+	}
 	return err
 }
 
@@ -161,7 +165,7 @@ func openForWrite(ctx context.Context, o Options) (*warehouse, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureWork(lay, o.Logger); err != nil {
+	if _, err := ensureWork(ctx, lay, o.Logger); err != nil {
 		lk.release()
 		return nil, err
 	}

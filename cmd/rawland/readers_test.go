@@ -180,14 +180,17 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "schemas", "things.json"), []byte(strict), 0o644)
 	wh := filepath.Join(dir, "data", "warehouse.duckdb")
 	rng := rand.New(rand.NewPCG(3, 4))
+	var logs strings.Builder
 	run := func(env []string, what string) {
 		t.Helper()
 		if what != "first run" {
 			up.change(rng, 4)
 		}
-		if code, out := runChild(t, dir, env, "run"); code != 0 {
+		code, out := runChild(t, dir, env, "run")
+		if code != 0 {
 			t.Fatalf("%s: run exited %d (a reader must never make it wait or fail):\n%s", what, code, out)
 		}
+		logs.WriteString(out)
 	}
 	run(nil, "first run")
 	rw := startReader(t, "hold-rw "+wh)
@@ -210,16 +213,28 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 	if code, out := runChild(t, dir, nil, "quarantine", "replay"); code != 0 {
 		t.Fatalf("quarantine replay exited %d:\n%s", code, out)
 	}
-	for _, point := range []string{"publish_copied", "publish_reader", "publish_renamed"} {
+	// the publish's steps, and the preparation of the next working
+	// database (twice: whether it is patched into the previous snapshot or
+	// copied depends on which snapshots the holders have)
+	for _, point := range []string{"publish_copied", "publish_reader", "publish_renamed", "prepare_written", "prepare_written"} {
 		up.change(rng, 4)
 		code, out := runChild(t, dir, []string{"RAWLAND_CRASHPOINT=" + point}, "run")
 		if code != -1 {
 			t.Fatalf("crash at %s: exit %d, want killed:\n%s", point, code, out)
 		}
-		if code, out := runChild(t, dir, nil, "status", "--json"); code != 0 || !strings.Contains(out, `"publish_pending": true`) {
-			t.Errorf("after a crash at %s status should say a publish waits (exit %d):\n%s", point, code, out)
+		// a crash while the working database is prepared leaves nothing unpublished
+		wantPending := strings.HasPrefix(point, "publish_")
+		if code, out := runChild(t, dir, nil, "status", "--json"); code != 0 || strings.Contains(out, `"publish_pending": true`) != wantPending {
+			t.Errorf("after a crash at %s status should say publish_pending: %v (exit %d):\n%s", point, wantPending, code, out)
 		}
 		run(nil, "run after a crash at "+point)
+	}
+	// the next working database was made both ways: in a previous snapshot
+	// no one held, and by a copy while a holder had it
+	for _, how := range []string{"method=patch", "method=copy"} {
+		if !strings.Contains(logs.String(), "prepared the working database") || !strings.Contains(logs.String(), how) {
+			t.Errorf("no run prepared the working database with %s", how)
+		}
 	}
 	if code, out := runChild(t, dir, nil, "sql", "--csv", "SELECT count(*) AS n FROM things"); code != 0 || !strings.HasPrefix(out, "n\n") {
 		t.Errorf("rawland sql with both sessions open: exit %d:\n%s", code, out)
@@ -276,13 +291,15 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("published warehouse has %d records, upstream %d", len(got), len(want))
 	}
-	// nothing piles up: the working database, one snapshot (two names), its manifest, the lock
+	// nothing piles up: after a publish, the snapshot (two names; it was
+	// the working database), the previous one (the next working database),
+	// the seal, the manifest and the lock
 	ents, _ := os.ReadDir(filepath.Join(dir, "data", "state", "warehouse"))
 	var names []string
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{"published.duckdb", "published.json", "work.duckdb", "work.lock"}) {
+	if !slices.Equal(names, []string{"prev.duckdb", "published.duckdb", "published.json", "sealed.json", "work.lock"}) {
 		t.Errorf("state/warehouse holds %v", names)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", ".warehouse.duckdb.new")); err == nil {
