@@ -129,6 +129,7 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 	}
 	st.b, st.pos = b, pos+1
 	st.ws()
+	guess := 0
 	if b[st.pos] != '}' {
 		for {
 			st.ws()
@@ -141,8 +142,14 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 			st.pos++ // ':'
 			st.ws()
 			vpos := st.pos
-			if i, known := t.index[key]; known {
+			// members usually come in the schema's order: try the next field first
+			i, known := guess, guess < len(t.fields) && t.fields[guess].name == key
+			if !known {
+				i, known = t.index[key]
+			}
+			if known {
 				bc.fpos[mark+i] = vpos
+				guess = i + 1
 			} else {
 				bc.addExtra(key, vpos)
 			}

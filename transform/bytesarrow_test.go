@@ -288,3 +288,40 @@ func FuzzBytesArrow(f *testing.F) {
 		diffBatch(t, s, [][]byte{record, []byte(`{"id":` + strconv.Itoa(int(which)) + `}`), record})
 	})
 }
+
+// BenchmarkProcess stages a batch of 10,000 mock records through process()
+// (the bytes → Arrow converter) and through the check() path (decode,
+// convert, appendArrow), per stream:
+//
+//	go test -tags duckdb_arrow -run '^$' -bench Process ./transform/
+func BenchmarkProcess(b *testing.B) {
+	m := mockapi.New(mockapi.Options{Seed: 5, Size: 10_000})
+	for _, name := range []string{mockapi.StreamUsers, mockapi.StreamOrders} {
+		s := streamSchema(b, string(m.Schemas()[name]), "id", "updated_at")
+		var recs []rawRec
+		size := 0
+		for r := range m.Truth(name) {
+			recs = append(recs, rawRec{seq: int64(len(recs)), data: r})
+			size += len(r)
+		}
+		st := newStager(s, nil, nil, 1, len(recs), loadArrow)
+		b.Run(name+"/bytes", func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for range b.N {
+				st.process(recs).release()
+			}
+		})
+		b.Run(name+"/check", func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for range b.N {
+				var c converter
+				rows := make([][]any, 0, len(recs))
+				for _, r := range recs {
+					vd := s.check(r.data, &c)
+					rows = append(rows, append(vd.row, r.seq))
+				}
+				buildRecord(st.sch, st.cols, rows).Release()
+			}
+		})
+	}
+}

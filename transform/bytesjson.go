@@ -78,36 +78,24 @@ func (sc *jsonScratch) objectMembers(b []byte, pos int) (from int, ok bool) {
 func skipValue(st *fastState) {
 	st.ws()
 	b := st.b
-	switch c := b[st.pos]; c {
+	switch b[st.pos] {
 	case '"':
-		st.pos++
-		for {
-			i := bytes.IndexAny(b[st.pos:], `"\`)
-			st.pos += i
-			if b[st.pos] == '\\' {
-				st.pos += 2
-				continue
-			}
-			st.pos++
-			return
-		}
+		st.pos = strEnd(b, st.pos+1) + 1
 	case '{', '[':
 		depth := 0
-		for {
-			switch b[st.pos] {
+		for i := st.pos; ; i++ {
+			switch b[i] {
 			case '"':
-				skipValue(st)
-				continue
+				i = strEnd(b, i+1)
 			case '{', '[':
 				depth++
 			case '}', ']':
 				depth--
 				if depth == 0 {
-					st.pos++
+					st.pos = i + 1
 					return
 				}
 			}
-			st.pos++
 		}
 	default:
 		for st.pos < len(b) {
@@ -117,6 +105,27 @@ func skipValue(st *fastState) {
 			}
 			st.pos++
 		}
+	}
+}
+
+// strEnd is the position of the quote that closes the string whose text
+// starts at i, in JSON known to be valid: the next quote not escaped by
+// an odd run of backslashes.
+func strEnd(b []byte, i int) int {
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b) - 1 // not reached on valid JSON
+		}
+		i += j
+		k := i - 1
+		for b[k] == '\\' {
+			k--
+		}
+		if (i-1-k)%2 == 0 {
+			return i
+		}
+		i++
 	}
 }
 

@@ -213,7 +213,7 @@ func (st *fastState) object(n *fnode) bool {
 	for range n.names {
 		st.seen = append(st.seen, false)
 	}
-	ok, count := typeOK, 0
+	ok, count, guess := typeOK, 0, 0
 	st.ws()
 	if st.pos < len(st.b) && st.b[st.pos] == '}' {
 		st.pos++
@@ -236,8 +236,13 @@ func (st *fastState) object(n *fnode) bool {
 			}
 			st.keys = append(st.keys, h)
 			count++
-			idx, named := n.nameIdx[key]
+			// members usually come in the schema's order: try the next name first
+			idx, named := guess, guess < len(n.names) && n.names[guess] == key
+			if !named {
+				idx, named = n.nameIdx[key]
+			}
 			if named {
+				guess = idx + 1
 				st.seen[mark+idx] = true
 			}
 			prop := named && idx < len(n.props)
@@ -688,6 +693,9 @@ func (st *fastState) number(n *fnode) bool {
 		case f > b.f:
 			return 1
 		}
+		if b.exact && smallInt(text) {
+			return 0 // both are exactly f (qty 1 against minimum 1)
+		}
 		r, ok := new(big.Rat).SetString(s)
 		if !ok {
 			st.fail()
@@ -708,6 +716,23 @@ func (st *fastState) number(n *fnode) bool {
 		ok = new(big.Rat).Quo(r, n.multipleOf).IsInt()
 	}
 	return ok && !st.abort
+}
+
+// smallInt says whether a JSON number is an integer written without
+// fraction or exponent in at most 15 digits: exactly a float64.
+func smallInt(text []byte) bool {
+	if len(text) > 0 && text[0] == '-' {
+		text = text[1:]
+	}
+	if len(text) == 0 || len(text) > 15 {
+		return false
+	}
+	for _, c := range text {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // numIsInt says whether a JSON number's value is an integer (as big.Rat's
