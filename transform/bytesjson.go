@@ -299,37 +299,34 @@ func (sc *jsonScratch) appendCanonical(dst, b []byte, pos int) ([]byte, bool) {
 		st.pos = end + 1
 		return dst, true
 	case c == '[':
-		// count the items first (the length comes before them)
-		n := 0
+		// the items, then their count moved in before them
+		dst = append(dst, 'a')
+		mark, n := len(dst), 0
 		st.pos = pos + 1
 		st.ws()
-		if b[st.pos] != ']' {
+		if b[st.pos] == ']' {
+			st.pos++
+		} else {
 			for {
-				skipValue(st)
+				var ok bool
+				if dst, ok = sc.appendCanonical(dst, b, st.pos); !ok {
+					return dst, false
+				}
 				n++
 				st.ws()
 				if b[st.pos] == ']' {
+					st.pos++
 					break
 				}
-				st.pos++
+				st.pos++ // ','
+				st.ws()
 			}
 		}
-		dst = append(dst, 'a')
-		dst = binary.AppendUvarint(dst, uint64(n))
-		st.pos = pos + 1
-		for i := 0; i < n; i++ {
-			st.ws()
-			var ok bool
-			if dst, ok = sc.appendCanonical(dst, b, st.pos); !ok {
-				return dst, false
-			}
-			st.ws()
-			st.pos++ // ',' or ']'
-		}
-		if n == 0 {
-			st.ws()
-			st.pos++
-		}
+		var vb [binary.MaxVarintLen64]byte
+		k := binary.PutUvarint(vb[:], uint64(n))
+		dst = append(dst, vb[:k]...)
+		copy(dst[mark+k:], dst[mark:len(dst)-k])
+		copy(dst[mark:], vb[:k])
 		return dst, true
 	}
 	start := st.pos

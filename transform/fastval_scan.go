@@ -526,6 +526,12 @@ func (st *fastState) str() (string, bool) {
 	start := st.pos
 	esc := false
 	for st.pos < len(st.b) {
+		for st.pos < len(st.b) && !strStop[st.b[st.pos]] {
+			st.pos++
+		}
+		if st.pos >= len(st.b) {
+			break
+		}
 		c := st.b[st.pos]
 		switch {
 		case c == '"':
@@ -546,6 +552,16 @@ func (st *fastState) str() (string, bool) {
 	}
 	return "", st.fail()
 }
+
+// strStop marks the bytes that end a run of plain string text: the
+// closing quote, a backslash and the control characters JSON forbids.
+var strStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // unescape decodes a string's escapes as encoding/json does (a lone
 // surrogate becomes U+FFFD).
