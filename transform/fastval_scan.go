@@ -510,8 +510,44 @@ func formatOK(format, s string) bool {
 	case "date":
 		_, err := time.Parse(time.DateOnly, s)
 		return err == nil
+	case "email", "idn-email":
+		if plainEmail(s) {
+			return true // net/mail accepts it (TestPlainEmail); others ask it
+		}
 	}
 	return gojsonschema.FormatCheckers.IsFormat(format, string([]byte(s)))
+}
+
+// plainEmail says whether s is a plain addr-spec: dot-separated atoms of
+// letters, digits, _ + - before the @, of letters, digits and - after it.
+// net/mail.ParseAddress (gojsonschema's email checker) accepts all of them.
+func plainEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return false
+	}
+	return dotAtoms(s[:at], true) && dotAtoms(s[at+1:], false)
+}
+
+func dotAtoms(s string, local bool) bool {
+	prevDot := true // no leading dot
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if prevDot {
+				return false
+			}
+			prevDot = true
+			continue
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+		case local && (c == '_' || c == '+'):
+		default:
+			return false
+		}
+		prevDot = false
+	}
+	return !prevDot // not empty, no trailing dot
 }
 
 func isRFC3339(s string) bool {
