@@ -56,14 +56,16 @@ func (fv *fastValidator) validate(raw []byte, st *fastState) fastVerdict {
 }
 
 func (st *fastState) ws() {
-	for st.pos < len(st.b) {
-		switch st.b[st.pos] {
+	b, i := st.b, st.pos
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
-			st.pos++
-		default:
-			return
+			i++
+			continue
 		}
+		break
 	}
+	st.pos = i
 }
 
 // fail marks the record undecidable here and returns false.
@@ -558,35 +560,30 @@ func isRFC3339(s string) bool {
 // str reads the string at pos. The result aliases the record or sbuf:
 // it is valid until the next call.
 func (st *fastState) str() (string, bool) {
-	st.pos++
-	start := st.pos
+	b, i := st.b, st.pos+1 // locals: the loop is the hottest of the scan
+	start := i
 	esc := false
-	for st.pos < len(st.b) {
-		for st.pos < len(st.b) && !strStop[st.b[st.pos]] {
-			st.pos++
+	for {
+		for i < len(b) && !strStop[b[i]] {
+			i++
 		}
-		if st.pos >= len(st.b) {
-			break
+		if i >= len(b) {
+			return "", st.fail()
 		}
-		c := st.b[st.pos]
-		switch {
+		switch c := b[i]; {
 		case c == '"':
-			raw := st.b[start:st.pos]
-			st.pos++
+			st.pos = i + 1
 			if !esc {
-				return unsafeString(raw), true
+				return unsafeString(b[start:i]), true
 			}
-			return st.unescape(raw)
+			return st.unescape(b[start:i])
 		case c == '\\':
 			esc = true
-			st.pos += 2
-		case c < 0x20:
+			i += 2
+		default: // a control character
 			return "", st.fail()
-		default:
-			st.pos++
 		}
 	}
-	return "", st.fail()
 }
 
 // strStop marks the bytes that end a run of plain string text: the
