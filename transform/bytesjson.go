@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -11,7 +12,7 @@ import (
 // fast validator accepted: they read the landed bytes (valid JSON, no
 // duplicate keys) and produce exactly what the decoded-value versions
 // produce, so that a record gets the same _rawland_hash and JSON columns
-// whichever path it took. The differential test in bytesconv_test.go
+// whichever path it took. The differential tests in bytesjson_test.go
 // holds them to that.
 
 // rawMember is one member of an object: its key (unescaped) and where its
@@ -26,6 +27,11 @@ type jsonScratch struct {
 	st      fastState
 	members []rawMember
 	keyBuf  []byte
+	// the outermost object's key order last time and its sorting
+	// permutation: records of a stream mostly repeat their key order
+	lastKeys []string
+	lastPerm []int
+	tmp      []rawMember
 }
 
 // members reads the object at pos (after whitespace) into sc.members[from:],
@@ -62,16 +68,42 @@ func (sc *jsonScratch) objectMembers(b []byte, pos int) (from int, ok bool) {
 		break
 	}
 	m := sc.members[from:]
-	slices.SortFunc(m, func(a, b rawMember) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	if from == 0 {
+		sc.sortOutermost(m)
+		return from, true
+	}
+	sortMembers(m)
 	return from, true
+}
+
+func sortMembers(m []rawMember) {
+	slices.SortFunc(m, func(a, b rawMember) int { return strings.Compare(a.key, b.key) })
+}
+
+// sortOutermost sorts the outermost object's members, reusing the last
+// permutation when the keys came in the same order as last time.
+func (sc *jsonScratch) sortOutermost(m []rawMember) {
+	same := len(m) == len(sc.lastKeys)
+	for i := 0; same && i < len(m); i++ {
+		same = m[i].key == sc.lastKeys[i]
+	}
+	sc.tmp = append(sc.tmp[:0], m...)
+	if same {
+		for i, p := range sc.lastPerm {
+			m[i] = sc.tmp[p]
+		}
+		return
+	}
+	sortMembers(m)
+	// members start at increasing offsets: find each one's old place by it
+	sc.lastKeys, sc.lastPerm = sc.lastKeys[:0], sc.lastPerm[:0]
+	for _, e := range sc.tmp {
+		sc.lastKeys = append(sc.lastKeys, strings.Clone(e.key))
+	}
+	for _, e := range m {
+		p, _ := slices.BinarySearchFunc(sc.tmp, e.val, func(a rawMember, v int) int { return a.val - v })
+		sc.lastPerm = append(sc.lastPerm, p)
+	}
 }
 
 // skipValue moves past one value of JSON already known to be valid.
