@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -11,7 +12,7 @@ import (
 // fast validator accepted: they read the landed bytes (valid JSON, no
 // duplicate keys) and produce exactly what the decoded-value versions
 // produce, so that a record gets the same _rawland_hash and JSON columns
-// whichever path it took. The differential test in bytesconv_test.go
+// whichever path it took. The differential tests in bytesjson_test.go
 // holds them to that.
 
 // rawMember is one member of an object: its key (unescaped) and where its
@@ -26,6 +27,11 @@ type jsonScratch struct {
 	st      fastState
 	members []rawMember
 	keyBuf  []byte
+	// the outermost object's key order last time and its sorting
+	// permutation: records of a stream mostly repeat their key order
+	lastKeys []string
+	lastPerm []int
+	tmp      []rawMember
 }
 
 // members reads the object at pos (after whitespace) into sc.members[from:],
@@ -62,52 +68,66 @@ func (sc *jsonScratch) objectMembers(b []byte, pos int) (from int, ok bool) {
 		break
 	}
 	m := sc.members[from:]
-	slices.SortFunc(m, func(a, b rawMember) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	if from == 0 {
+		sc.sortOutermost(m)
+		return from, true
+	}
+	sortMembers(m)
 	return from, true
+}
+
+func sortMembers(m []rawMember) {
+	slices.SortFunc(m, func(a, b rawMember) int { return strings.Compare(a.key, b.key) })
+}
+
+// sortOutermost sorts the outermost object's members, reusing the last
+// permutation when the keys came in the same order as last time.
+func (sc *jsonScratch) sortOutermost(m []rawMember) {
+	same := len(m) == len(sc.lastKeys)
+	for i := 0; same && i < len(m); i++ {
+		same = m[i].key == sc.lastKeys[i]
+	}
+	sc.tmp = append(sc.tmp[:0], m...)
+	if same {
+		for i, p := range sc.lastPerm {
+			m[i] = sc.tmp[p]
+		}
+		return
+	}
+	sortMembers(m)
+	// members start at increasing offsets: find each one's old place by it
+	sc.lastKeys, sc.lastPerm = sc.lastKeys[:0], sc.lastPerm[:0]
+	for _, e := range sc.tmp {
+		sc.lastKeys = append(sc.lastKeys, strings.Clone(e.key))
+	}
+	for _, e := range m {
+		p, _ := slices.BinarySearchFunc(sc.tmp, e.val, func(a rawMember, v int) int { return a.val - v })
+		sc.lastPerm = append(sc.lastPerm, p)
+	}
 }
 
 // skipValue moves past one value of JSON already known to be valid.
 func skipValue(st *fastState) {
 	st.ws()
 	b := st.b
-	switch c := b[st.pos]; c {
+	switch b[st.pos] {
 	case '"':
-		st.pos++
-		for {
-			i := bytes.IndexAny(b[st.pos:], `"\`)
-			st.pos += i
-			if b[st.pos] == '\\' {
-				st.pos += 2
-				continue
-			}
-			st.pos++
-			return
-		}
+		st.pos = strEnd(b, st.pos+1) + 1
 	case '{', '[':
 		depth := 0
-		for {
-			switch b[st.pos] {
+		for i := st.pos; ; i++ {
+			switch b[i] {
 			case '"':
-				skipValue(st)
-				continue
+				i = strEnd(b, i+1)
 			case '{', '[':
 				depth++
 			case '}', ']':
 				depth--
 				if depth == 0 {
-					st.pos++
+					st.pos = i + 1
 					return
 				}
 			}
-			st.pos++
 		}
 	default:
 		for st.pos < len(b) {
@@ -117,6 +137,27 @@ func skipValue(st *fastState) {
 			}
 			st.pos++
 		}
+	}
+}
+
+// strEnd is the position of the quote that closes the string whose text
+// starts at i, in JSON known to be valid: the next quote not escaped by
+// an odd run of backslashes.
+func strEnd(b []byte, i int) int {
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b) - 1 // not reached on valid JSON
+		}
+		i += j
+		k := i - 1
+		for b[k] == '\\' {
+			k--
+		}
+		if (i-1-k)%2 == 0 {
+			return i
+		}
+		i++
 	}
 }
 
@@ -290,37 +331,34 @@ func (sc *jsonScratch) appendCanonical(dst, b []byte, pos int) ([]byte, bool) {
 		st.pos = end + 1
 		return dst, true
 	case c == '[':
-		// count the items first (the length comes before them)
-		n := 0
+		// the items, then their count moved in before them
+		dst = append(dst, 'a')
+		mark, n := len(dst), 0
 		st.pos = pos + 1
 		st.ws()
-		if b[st.pos] != ']' {
+		if b[st.pos] == ']' {
+			st.pos++
+		} else {
 			for {
-				skipValue(st)
+				var ok bool
+				if dst, ok = sc.appendCanonical(dst, b, st.pos); !ok {
+					return dst, false
+				}
 				n++
 				st.ws()
 				if b[st.pos] == ']' {
+					st.pos++
 					break
 				}
-				st.pos++
+				st.pos++ // ','
+				st.ws()
 			}
 		}
-		dst = append(dst, 'a')
-		dst = binary.AppendUvarint(dst, uint64(n))
-		st.pos = pos + 1
-		for i := 0; i < n; i++ {
-			st.ws()
-			var ok bool
-			if dst, ok = sc.appendCanonical(dst, b, st.pos); !ok {
-				return dst, false
-			}
-			st.ws()
-			st.pos++ // ',' or ']'
-		}
-		if n == 0 {
-			st.ws()
-			st.pos++
-		}
+		var vb [binary.MaxVarintLen64]byte
+		k := binary.PutUvarint(vb[:], uint64(n))
+		dst = append(dst, vb[:k]...)
+		copy(dst[mark+k:], dst[mark:len(dst)-k])
+		copy(dst[mark:], vb[:k])
 		return dst, true
 	}
 	start := st.pos

@@ -99,8 +99,22 @@ func resultErrors(res *gojsonschema.Result) []gojsonschema.ResultError {
 // accepts skips gojsonschema and the raw pre-checks (it checked UTF-8,
 // syntax, nesting and duplicate keys itself); any other goes the full way.
 func (s *Schema) check(raw []byte, c *converter) verdict {
+	return s.checkAs(raw, c, s.fastVerdict(raw, c))
+}
+
+// fastVerdict is the fast validator's verdict on raw (fastUnsure when the
+// schema has none).
+func (s *Schema) fastVerdict(raw []byte, c *converter) fastVerdict {
+	if s.fast == nil {
+		return fastUnsure
+	}
+	return s.fast.validate(raw, &c.fast)
+}
+
+// checkAs is check with the fast validator's verdict already known.
+func (s *Schema) checkAs(raw []byte, c *converter, fv fastVerdict) verdict {
 	var vd verdict
-	fast := s.fast != nil && s.fast.validate(raw, &c.fast) == fastValid
+	fast := fv == fastValid
 	var v any
 	if fast {
 		var err error

@@ -93,8 +93,9 @@ type fdep struct {
 // fbound is a numeric bound: the float64 decides unless it ties, then the
 // exact value does.
 type fbound struct {
-	f float64
-	r *big.Rat
+	f     float64
+	r     *big.Rat
+	exact bool // r is exactly f
 }
 
 // fconst is a scalar enum or const member, as gojsonschema compares them
@@ -456,8 +457,8 @@ func boundOf(v *jnode) (*fbound, error) {
 	if !ok {
 		return nil, fmt.Errorf("not a number")
 	}
-	f, _ := r.Float64()
-	return &fbound{f: f, r: r}, nil
+	f, exact := r.Float64()
+	return &fbound{f: f, r: r, exact: exact}, nil
 }
 
 // constOf is an enum member as gojsonschema compares it.

@@ -56,14 +56,16 @@ func (fv *fastValidator) validate(raw []byte, st *fastState) fastVerdict {
 }
 
 func (st *fastState) ws() {
-	for st.pos < len(st.b) {
-		switch st.b[st.pos] {
+	b, i := st.b, st.pos
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
-			st.pos++
-		default:
-			return
+			i++
+			continue
 		}
+		break
 	}
+	st.pos = i
 }
 
 // fail marks the record undecidable here and returns false.
@@ -213,7 +215,7 @@ func (st *fastState) object(n *fnode) bool {
 	for range n.names {
 		st.seen = append(st.seen, false)
 	}
-	ok, count := typeOK, 0
+	ok, count, guess := typeOK, 0, 0
 	st.ws()
 	if st.pos < len(st.b) && st.b[st.pos] == '}' {
 		st.pos++
@@ -236,8 +238,13 @@ func (st *fastState) object(n *fnode) bool {
 			}
 			st.keys = append(st.keys, h)
 			count++
-			idx, named := n.nameIdx[key]
+			// members usually come in the schema's order: try the next name first
+			idx, named := guess, guess < len(n.names) && n.names[guess] == key
+			if !named {
+				idx, named = n.nameIdx[key]
+			}
 			if named {
+				guess = idx + 1
 				st.seen[mark+idx] = true
 			}
 			prop := named && idx < len(n.props)
@@ -505,8 +512,44 @@ func formatOK(format, s string) bool {
 	case "date":
 		_, err := time.Parse(time.DateOnly, s)
 		return err == nil
+	case "email", "idn-email":
+		if plainEmail(s) {
+			return true // net/mail accepts it (TestPlainEmail); others ask it
+		}
 	}
 	return gojsonschema.FormatCheckers.IsFormat(format, string([]byte(s)))
+}
+
+// plainEmail says whether s is a plain addr-spec: dot-separated atoms of
+// letters, digits, _ + - before the @, of letters, digits and - after it.
+// net/mail.ParseAddress (gojsonschema's email checker) accepts all of them.
+func plainEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return false
+	}
+	return dotAtoms(s[:at], true) && dotAtoms(s[at+1:], false)
+}
+
+func dotAtoms(s string, local bool) bool {
+	prevDot := true // no leading dot
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if prevDot {
+				return false
+			}
+			prevDot = true
+			continue
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+		case local && (c == '_' || c == '+'):
+		default:
+			return false
+		}
+		prevDot = false
+	}
+	return !prevDot // not empty, no trailing dot
 }
 
 func isRFC3339(s string) bool {
@@ -517,30 +560,41 @@ func isRFC3339(s string) bool {
 // str reads the string at pos. The result aliases the record or sbuf:
 // it is valid until the next call.
 func (st *fastState) str() (string, bool) {
-	st.pos++
-	start := st.pos
+	b, i := st.b, st.pos+1 // locals: the loop is the hottest of the scan
+	start := i
 	esc := false
-	for st.pos < len(st.b) {
-		c := st.b[st.pos]
-		switch {
+	for {
+		for i < len(b) && !strStop[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return "", st.fail()
+		}
+		switch c := b[i]; {
 		case c == '"':
-			raw := st.b[start:st.pos]
-			st.pos++
+			st.pos = i + 1
 			if !esc {
-				return unsafeString(raw), true
+				return unsafeString(b[start:i]), true
 			}
-			return st.unescape(raw)
+			return st.unescape(b[start:i])
 		case c == '\\':
 			esc = true
-			st.pos += 2
-		case c < 0x20:
+			i += 2
+		default: // a control character
 			return "", st.fail()
-		default:
-			st.pos++
 		}
 	}
-	return "", st.fail()
 }
+
+// strStop marks the bytes that end a run of plain string text: the
+// closing quote, a backslash and the control characters JSON forbids.
+var strStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // unescape decodes a string's escapes as encoding/json does (a lone
 // surrogate becomes U+FFFD).
@@ -688,6 +742,9 @@ func (st *fastState) number(n *fnode) bool {
 		case f > b.f:
 			return 1
 		}
+		if b.exact && smallInt(text) {
+			return 0 // both are exactly f (qty 1 against minimum 1)
+		}
 		r, ok := new(big.Rat).SetString(s)
 		if !ok {
 			st.fail()
@@ -708,6 +765,23 @@ func (st *fastState) number(n *fnode) bool {
 		ok = new(big.Rat).Quo(r, n.multipleOf).IsInt()
 	}
 	return ok && !st.abort
+}
+
+// smallInt says whether a JSON number is an integer written without
+// fraction or exponent in at most 15 digits: exactly a float64.
+func smallInt(text []byte) bool {
+	if len(text) > 0 && text[0] == '-' {
+		text = text[1:]
+	}
+	if len(text) == 0 || len(text) > 15 {
+		return false
+	}
+	for _, c := range text {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // numIsInt says whether a JSON number's value is an integer (as big.Rat's

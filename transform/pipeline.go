@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sourcegraph/conc/stream"
 
 	"github.com/rawland/rawland/internal/crashpoint"
@@ -44,6 +46,8 @@ type batchOut struct {
 	valid []rawRec         // the valid records
 	quar  []qrec
 	drift driftSet
+
+	direct int // valid records converted straight from their bytes (bytesarrow.go)
 }
 
 func (b *batchOut) release() {
@@ -187,34 +191,65 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 	return err
 }
 
-// process checks one batch; it runs on a worker.
+// process checks one batch; it runs on a worker. In Arrow mode a record
+// the fast validator accepts is converted straight from its bytes
+// (bytesarrow.go); any other, and any the converter refuses, goes through
+// check() and appendArrow, into the same builder, in landed order.
 func (st *stager) process(recs []rawRec) *batchOut {
 	crashpoint.Hit("transform_batch")
 	var c converter
 	out := &batchOut{n: len(recs), drift: driftSet{}}
-	rows := make([][]any, 0, len(recs))
+	if st.mode == loadAppender {
+		st.processRows(recs, &c, out)
+		return out
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, st.sch)
+	defer rb.Release()
+	rb.Reserve(len(recs))
+	bs := rb.Fields()
+	var bc *bytesConv
+	if st.s.fast != nil {
+		bc = newBytesConv(st.s)
+	}
 	for _, r := range recs {
-		vd := st.s.check(r.data, &c)
+		fv := st.s.fastVerdict(r.data, &c)
+		if fv == fastValid && bc != nil && bc.row(r.data, r.seq) {
+			bc.emit(bs, st.cols)
+			bc.drift(out.drift)
+			out.valid = append(out.valid, r)
+			out.direct++
+			continue
+		}
+		vd := st.s.checkAs(r.data, &c, fv)
 		out.drift.add(vd.drift)
 		if vd.errs != nil {
 			out.quar = append(out.quar, qrec{rawRec: r, errs: vd.errs, keys: vd.keys})
 			continue
 		}
-		rows = append(rows, append(vd.row, r.seq))
+		row := append(vd.row, r.seq)
+		for i, col := range st.cols {
+			appendArrow(bs[i], col.t, row[i])
+		}
 		out.valid = append(out.valid, r)
 	}
-	if len(rows) == 0 {
-		return out
+	if len(out.valid) > 0 {
+		out.rec = rb.NewRecord()
 	}
-	if st.mode == loadAppender {
-		out.drows = make([][]driver.Value, len(rows))
-		for i, row := range rows {
-			out.drows[i] = driverRow(st.cols, row)
-		}
-		return out
-	}
-	out.rec = buildRecord(st.sch, st.cols, rows)
 	return out
+}
+
+// processRows checks one batch into driver rows (loadAppender).
+func (st *stager) processRows(recs []rawRec, c *converter, out *batchOut) {
+	for _, r := range recs {
+		vd := st.s.check(r.data, c)
+		out.drift.add(vd.drift)
+		if vd.errs != nil {
+			out.quar = append(out.quar, qrec{rawRec: r, errs: vd.errs, keys: vd.keys})
+			continue
+		}
+		out.drows = append(out.drows, driverRow(st.cols, append(vd.row, r.seq)))
+		out.valid = append(out.valid, r)
+	}
 }
 
 // load inserts a batch's valid rows into the staging table.

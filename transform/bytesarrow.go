@@ -1,0 +1,357 @@
+package transform
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+)
+
+// The bytes → Arrow converter: a record the fast validator accepted is
+// typed straight from its landed bytes, with no map[string]any, no boxing
+// and (once the scratch buffers have grown) no allocation. It produces
+// exactly the row check() would: the same column values, _rawland_extra,
+// _rawland_cursor, _rawland_hash and drift. Whatever it is not sure to
+// convert exactly (a value that does not convert, an escaped object key,
+// a missing primary key, two extra fields with one path, ...) it refuses,
+// and the record takes the check() path, whose row goes through
+// appendArrow into the same batch. TestBytesArrowDifferential and
+// FuzzBytesArrow hold the two paths to equal Arrow records.
+//
+// It works in two passes: row walks the bytes and writes one cell per
+// value onto a tape (in column order, struct fields in schema order, list
+// lengths before their items), and emit replays the tape into the batch's
+// builders. A record refused half-way leaves the builders untouched.
+
+// cell is one converted value on the tape.
+type cell struct {
+	null  bool
+	inRaw bool  // the text is record[s0:s1], else sbuf[s0:s1]
+	n     int64 // BIGINT, BOOLEAN (0/1), TIMESTAMP µs, DATE days, UBIGINT, list length, decimal index; DOUBLE bits
+	s0    int32
+	s1    int32
+}
+
+// pathSeg is one step of the path to the value being converted: a field
+// name, or an array position (idx ≥ 0).
+type pathSeg struct {
+	name string
+	idx  int
+}
+
+// extraRef is a field the schema does not describe: its path and drift
+// path (spans of pbuf) and where its value starts in the record.
+type extraRef struct {
+	p0, p1, n0, n1 int32
+	val            int
+}
+
+// bytesConv is one worker's converter and scratch space.
+type bytesConv struct {
+	s      *Schema
+	isPK   []bool // by root field
+	raw    []byte
+	st     fastState // string reading
+	js     jsonScratch
+	cells  []cell
+	sbuf   []byte
+	fpos   []int // per open struct: where each field's value starts (-1: absent)
+	segs   []pathSeg
+	extras []extraRef
+	pbuf   []byte
+	npaths []string
+	decs   []decimal128.Num
+	hbuf   []byte
+	curPos int // the cursor's first path segment in the record (-1: absent)
+}
+
+func newBytesConv(s *Schema) *bytesConv {
+	bc := &bytesConv{s: s, isPK: make([]bool, len(s.root.fields))}
+	for _, p := range s.pk {
+		bc.isPK[p] = true
+	}
+	return bc
+}
+
+// row converts one record onto the tape; seq is its _rawland_seq. false:
+// the record must take the check() path.
+func (bc *bytesConv) row(raw []byte, seq int64) bool {
+	if len(raw) >= math.MaxInt32 {
+		return false
+	}
+	bc.raw = raw
+	bc.cells, bc.sbuf, bc.fpos, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.segs[:0]
+	bc.extras, bc.pbuf, bc.decs, bc.curPos = bc.extras[:0], bc.pbuf[:0], bc.decs[:0], -1
+	pos := bc.ws(0)
+	if pos >= len(raw) || raw[pos] != '{' {
+		return false
+	}
+	if !bc.object(pos, bc.s.root, true) {
+		return false
+	}
+	if !bc.extraCell() || !bc.cursorCell() {
+		return false
+	}
+	var ok bool
+	if bc.hbuf, ok = bc.js.appendCanonical(bc.hbuf[:0], raw, 0); !ok {
+		return false
+	}
+	sum := sha256.Sum256(bc.hbuf)
+	bc.cells = append(bc.cells, cell{n: int64(binary.BigEndian.Uint64(sum[:8]))}, cell{n: seq})
+	return len(bc.sbuf) < math.MaxInt32
+}
+
+func (bc *bytesConv) ws(pos int) int {
+	for pos < len(bc.raw) {
+		switch bc.raw[pos] {
+		case ' ', '\t', '\n', '\r':
+			pos++
+		default:
+			return pos
+		}
+	}
+	return pos
+}
+
+// object converts the object at pos as the struct t: one cell, then its
+// fields in schema order. Members t does not describe become extras.
+func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
+	b, st := bc.raw, &bc.st
+	mark := len(bc.fpos)
+	for range t.fields {
+		bc.fpos = append(bc.fpos, -1)
+	}
+	st.b, st.pos = b, pos+1
+	st.ws()
+	guess := 0
+	if b[st.pos] != '}' {
+		for {
+			st.ws()
+			kstart := st.pos + 1
+			key, ok := st.str()
+			if !ok || len(key) != st.pos-1-kstart {
+				return false // an escaped key: left to the decoded path
+			}
+			st.ws()
+			st.pos++ // ':'
+			st.ws()
+			vpos := st.pos
+			// members usually come in the schema's order: try the next field first
+			i, known := guess, guess < len(t.fields) && t.fields[guess].name == key
+			if !known {
+				i, known = t.index[key]
+			}
+			if known {
+				bc.fpos[mark+i] = vpos
+				guess = i + 1
+			} else {
+				bc.addExtra(key, vpos)
+			}
+			if root && bc.s.cursorPath != nil && key == bc.s.cursorPath[0] {
+				bc.curPos = vpos
+			}
+			skipValue(st)
+			st.ws()
+			if b[st.pos] == ',' {
+				st.pos++
+				continue
+			}
+			break
+		}
+	}
+	if !root {
+		bc.cells = append(bc.cells, cell{})
+	}
+	for i, f := range t.fields {
+		p := bc.fpos[mark+i]
+		if p < 0 {
+			if root && bc.isPK[i] {
+				return false // check() names the missing key
+			}
+			bc.cells = append(bc.cells, cell{null: true})
+			continue
+		}
+		at := len(bc.cells)
+		bc.segs = append(bc.segs, pathSeg{name: f.name, idx: -1})
+		ok := bc.value(p, f.t)
+		bc.segs = bc.segs[:len(bc.segs)-1]
+		if !ok || root && bc.isPK[i] && bc.cells[at].null {
+			return false
+		}
+	}
+	bc.fpos = bc.fpos[:mark]
+	return true
+}
+
+// value converts the value at pos (no whitespace before it) as t, as
+// converter.convert does; false where convert would fail.
+func (bc *bytesConv) value(pos int, t *colType) bool {
+	b := bc.raw
+	c := b[pos]
+	if c == 'n' {
+		bc.cells = append(bc.cells, cell{null: true})
+		return true
+	}
+	switch t.kind {
+	case kJSON, kNull:
+		start := len(bc.sbuf)
+		out, ok := bc.js.appendJSONText(bc.sbuf, b, pos)
+		bc.sbuf = out
+		bc.cells = append(bc.cells, cell{s0: int32(start), s1: int32(len(out))})
+		return ok
+	case kVarchar:
+		return c == '"' && bc.str(pos)
+	case kBool:
+		if c != 't' && c != 'f' {
+			return false
+		}
+		var n int64
+		if c == 't' {
+			n = 1
+		}
+		bc.cells = append(bc.cells, cell{n: n})
+		return true
+	case kStruct:
+		return c == '{' && bc.object(pos, t, false)
+	case kList:
+		return c == '[' && bc.list(pos, t)
+	case kTimestamp, kDate:
+		if c != '"' {
+			return false
+		}
+		bc.st.b, bc.st.pos = b, pos
+		s, ok := bc.st.str()
+		if !ok {
+			return false
+		}
+		if t.kind == kDate {
+			d, err := time.Parse(time.DateOnly, s)
+			bc.cells = append(bc.cells, cell{n: int64(arrow.Date32FromTime(d))})
+			return err == nil
+		}
+		ts, err := time.Parse(time.RFC3339Nano, s)
+		bc.cells = append(bc.cells, cell{n: ts.UnixMicro()})
+		return err == nil
+	}
+	if c != '-' && (c < '0' || c > '9') {
+		return false
+	}
+	end := pos + 1
+	for end < len(b) && numByte(b[end]) {
+		end++
+	}
+	text := unsafeString(b[pos:end])
+	switch t.kind {
+	case kBigint:
+		i, err := strconv.ParseInt(text, 10, 64)
+		if err != nil {
+			if i, err = parseInt64(json.Number(text)); err != nil { // 1.0, 1e3: rare
+				return false
+			}
+		}
+		bc.cells = append(bc.cells, cell{n: i})
+		return true
+	case kDouble:
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsInf(f, 0) {
+			return false
+		}
+		bc.cells = append(bc.cells, cell{n: int64(math.Float64bits(f))})
+		return true
+	case kHugeint:
+		i, err := parseBigInt(json.Number(text))
+		if err != nil {
+			return false
+		}
+		bc.decs = append(bc.decs, decimal128.FromBigInt(i))
+	case kKeyDecimal:
+		d, err := parseKeyDecimal(json.Number(text))
+		if err != nil {
+			return false
+		}
+		bc.decs = append(bc.decs, decimal128.FromBigInt(d.Value))
+	default:
+		return false
+	}
+	bc.cells = append(bc.cells, cell{n: int64(len(bc.decs) - 1)})
+	return true
+}
+
+func numByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+// str converts the string at pos as VARCHAR: a span of the record when it
+// has no escapes, else its unescaped text copied to sbuf.
+func (bc *bytesConv) str(pos int) bool {
+	bc.st.b, bc.st.pos = bc.raw, pos
+	s, ok := bc.st.str()
+	if !ok {
+		return false
+	}
+	start := pos + 1
+	if len(s) == bc.st.pos-1-start {
+		bc.cells = append(bc.cells, cell{inRaw: true, s0: int32(start), s1: int32(bc.st.pos - 1)})
+		return true
+	}
+	bc.cells = append(bc.cells, bc.text(s))
+	return true
+}
+
+// text copies s to sbuf and returns its cell.
+func (bc *bytesConv) text(s string) cell {
+	start := len(bc.sbuf)
+	bc.sbuf = append(bc.sbuf, s...)
+	return cell{s0: int32(start), s1: int32(len(bc.sbuf))}
+}
+
+// list converts the array at pos as the list t: its length, then its
+// items.
+func (bc *bytesConv) list(pos int, t *colType) bool {
+	at := len(bc.cells)
+	bc.cells = append(bc.cells, cell{})
+	st := &bc.st
+	st.b, st.pos = bc.raw, pos+1
+	st.ws()
+	if bc.raw[st.pos] == ']' {
+		return true
+	}
+	n := 0
+	for {
+		st.ws()
+		p := st.pos
+		bc.segs = append(bc.segs, pathSeg{idx: n})
+		ok := bc.value(p, t.elem)
+		bc.segs = bc.segs[:len(bc.segs)-1]
+		if !ok {
+			return false
+		}
+		n++
+		// value moved st only for some types: skip the item from its start
+		st.b, st.pos = bc.raw, p
+		skipValue(st)
+		st.ws()
+		if bc.raw[st.pos] != ',' {
+			break
+		}
+		st.pos++
+	}
+	bc.cells[at].n = int64(n)
+	return true
+}
+
+// textOf is a text cell's bytes.
+func (bc *bytesConv) textOf(c *cell) []byte {
+	if c.inRaw {
+		return bc.raw[c.s0:c.s1]
+	}
+	return bc.sbuf[c.s0:c.s1]
+}
+
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,241 @@
+package transform
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/rawland/rawland/internal/cursorval"
+)
+
+// addExtra records a member the schema does not describe, under the path
+// converter.object would give it.
+func (bc *bytesConv) addExtra(key string, val int) {
+	p0 := len(bc.pbuf)
+	bc.pbuf = bc.appendPath(bc.pbuf, key, false)
+	n0 := len(bc.pbuf)
+	bc.pbuf = bc.appendPath(bc.pbuf, key, true)
+	bc.extras = append(bc.extras, extraRef{p0: int32(p0), p1: int32(n0), n0: int32(n0), n1: int32(len(bc.pbuf)), val: val})
+}
+
+// appendPath appends the path of key in the current object as join and
+// converter.convert build it ("a.b[0].c"); drift writes [] for positions.
+func (bc *bytesConv) appendPath(dst []byte, key string, drift bool) []byte {
+	start := len(dst)
+	for _, sg := range bc.segs {
+		if sg.idx >= 0 {
+			if drift {
+				dst = append(dst, "[]"...)
+			} else {
+				dst = append(dst, '[')
+				dst = strconv.AppendInt(dst, int64(sg.idx), 10)
+				dst = append(dst, ']')
+			}
+			continue
+		}
+		if len(dst) > start {
+			dst = append(dst, '.')
+		}
+		dst = append(dst, sg.name...)
+	}
+	if len(dst) > start {
+		dst = append(dst, '.')
+	}
+	return append(dst, key...)
+}
+
+func (bc *bytesConv) span(p0, p1 int32) string { return bytesString(bc.pbuf[p0:p1]) }
+
+// extraCell writes _rawland_extra: the extras as one JSON object keyed by
+// path, as jsonText encodes the converter's extras map.
+func (bc *bytesConv) extraCell() bool {
+	if len(bc.extras) == 0 {
+		bc.cells = append(bc.cells, cell{null: true})
+		return true
+	}
+	slices.SortFunc(bc.extras, func(a, b extraRef) int {
+		return strings.Compare(bc.span(a.p0, a.p1), bc.span(b.p0, b.p1))
+	})
+	start := len(bc.sbuf)
+	bc.sbuf = append(bc.sbuf, '{')
+	for i, e := range bc.extras {
+		if i > 0 {
+			if bc.span(e.p0, e.p1) == bc.span(bc.extras[i-1].p0, bc.extras[i-1].p1) {
+				return false // two fields with one path: the map keeps one of them
+			}
+			bc.sbuf = append(bc.sbuf, ',')
+		}
+		bc.sbuf = appendJSONString(bc.sbuf, bc.span(e.p0, e.p1))
+		bc.sbuf = append(bc.sbuf, ':')
+		var ok bool
+		if bc.sbuf, ok = bc.js.appendJSONText(bc.sbuf, bc.raw, e.val); !ok {
+			return false
+		}
+	}
+	bc.sbuf = append(bc.sbuf, '}')
+	bc.cells = append(bc.cells, cell{s0: int32(start), s1: int32(len(bc.sbuf))})
+	return true
+}
+
+// cursorCell writes _rawland_cursor as Schema.cursorValue reads it.
+func (bc *bytesConv) cursorCell() bool {
+	pos := bc.curPos
+	for _, seg := range bc.s.cursorPath[min(1, len(bc.s.cursorPath)):] {
+		if pos < 0 {
+			break
+		}
+		var ok bool
+		if pos, ok = bc.member(pos, seg); !ok {
+			return false
+		}
+	}
+	if pos < 0 || bc.raw[pos] == 'n' {
+		bc.cells = append(bc.cells, cell{null: true})
+		return true
+	}
+	if bc.s.cursor.kind == kVarchar {
+		if bc.raw[pos] != '"' {
+			start := len(bc.sbuf)
+			var ok bool
+			bc.sbuf, ok = bc.js.appendJSONText(bc.sbuf, bc.raw, pos)
+			bc.cells = append(bc.cells, cell{s0: int32(start), s1: int32(len(bc.sbuf))})
+			return ok
+		}
+		bc.st.b, bc.st.pos = bc.raw, pos
+		s, ok := bc.st.str()
+		if !ok {
+			return false
+		}
+		bc.cells = append(bc.cells, bc.text(cursorval.SortKey(s)))
+		return true
+	}
+	at, segs := len(bc.cells), len(bc.segs)
+	if !bc.value(pos, bc.s.cursor) {
+		// not a value of the cursor's type: NULL, as cursorValue has it
+		bc.cells, bc.segs = append(bc.cells[:at], cell{null: true}), bc.segs[:segs]
+	}
+	return true
+}
+
+// member finds key in the object at pos: where its value starts, or -1
+// when pos is not an object or has no such key. false: an escaped key.
+func (bc *bytesConv) member(pos int, key string) (int, bool) {
+	b, st := bc.raw, &bc.st
+	if b[pos] != '{' {
+		return -1, true
+	}
+	st.b, st.pos = b, pos+1
+	st.ws()
+	if b[st.pos] == '}' {
+		return -1, true
+	}
+	for {
+		st.ws()
+		kstart := st.pos + 1
+		k, ok := st.str()
+		if !ok || len(k) != st.pos-1-kstart {
+			return -1, false
+		}
+		match := k == key
+		st.ws()
+		st.pos++
+		st.ws()
+		if match {
+			return st.pos, true
+		}
+		skipValue(st)
+		st.ws()
+		if b[st.pos] != ',' {
+			return -1, true
+		}
+		st.pos++
+	}
+}
+
+// drift counts the record's new fields in d, as check()'s drift
+// observations would (one per drift path per record).
+func (bc *bytesConv) drift(d driftSet) {
+	if len(bc.extras) == 0 {
+		return
+	}
+	bc.npaths = bc.npaths[:0]
+	for _, e := range bc.extras {
+		bc.npaths = append(bc.npaths, bc.span(e.n0, e.n1))
+	}
+	slices.Sort(bc.npaths)
+	for i, p := range bc.npaths {
+		if i > 0 && p == bc.npaths[i-1] {
+			continue
+		}
+		if a := d[driftKey{p, DriftNewField}]; a != nil {
+			a.count++
+			continue
+		}
+		var ex []byte
+		for _, e := range bc.extras { // the first value with this drift path
+			if bc.span(e.n0, e.n1) == p {
+				ex, _ = bc.js.appendJSONText(nil, bc.raw, e.val)
+				break
+			}
+		}
+		example := string(ex)
+		if len(example) > maxExample {
+			example = example[:maxExample] + "…"
+		}
+		d[driftKey{strings.Clone(p), DriftNewField}] = &driftAgg{count: 1, example: example}
+	}
+}
+
+// emit replays the tape into the batch's builders, one per staging
+// column, with the calls appendArrow makes.
+func (bc *bytesConv) emit(bs []array.Builder, cols []field) {
+	k := 0
+	for i, c := range cols {
+		k = bc.put(bs[i], c.t, k)
+	}
+}
+
+func (bc *bytesConv) put(b array.Builder, t *colType, k int) int {
+	c := &bc.cells[k]
+	k++
+	if c.null {
+		b.AppendNull()
+		return k
+	}
+	switch t.kind {
+	case kBool:
+		b.(*array.BooleanBuilder).Append(c.n == 1)
+	case kBigint:
+		b.(*array.Int64Builder).Append(c.n)
+	case kHugeint, kKeyDecimal:
+		b.(*array.Decimal128Builder).Append(bc.decs[c.n])
+	case kDouble:
+		b.(*array.Float64Builder).Append(math.Float64frombits(uint64(c.n)))
+	case kTimestamp:
+		b.(*array.TimestampBuilder).Append(arrow.Timestamp(c.n))
+	case kDate:
+		b.(*array.Date32Builder).Append(arrow.Date32(c.n))
+	case kStruct:
+		sb := b.(*array.StructBuilder)
+		sb.Append(true)
+		for i, f := range t.fields {
+			k = bc.put(sb.FieldBuilder(i), f.t, k)
+		}
+	case kList:
+		lb := b.(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder()
+		for j := int64(0); j < c.n; j++ {
+			k = bc.put(vb, t.elem, k)
+		}
+	case kOther:
+		b.(*array.Uint64Builder).Append(uint64(c.n))
+	default:
+		b.(*array.StringBuilder).Append(bytesString(bc.textOf(c)))
+	}
+	return k
+}
