@@ -26,7 +26,13 @@
 //     not yet in the warehouse, oldest first:
 //     a. the run's records stream from the landing zone in batches of
 //     Transform.BatchSize; a bounded pool checks and converts the batches
-//     on all cores; valid rows travel as Arrow record batches into a temp
+//     on all cores: the fast validator compiled from the schema
+//     (fastval*.go) decides on the raw bytes, and the records it accepts
+//     are converted straight from the bytes into the Arrow builders
+//     (bytesarrow*.go, no map[string]any); rejected or unsure records
+//     take the gojsonschema path (check.go), which writes the quarantine
+//     reasons, and differential tests hold both paths to the same
+//     results; valid rows travel as Arrow record batches into a temp
 //     staging table, invalid records into a temp quarantine table with
 //     every error, shape changes are counted for rawland.drift. Staging
 //     runs outside any transaction, one statement per batch, so that a
