@@ -1,10 +1,12 @@
 package transform
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rawland/rawland/landing"
@@ -61,40 +63,79 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 		return nil, err
 	}
 	for i, p := range runs {
-		rr := &rrs[i]
-		*rr = RunReport{RunID: p.run.ID, Stream: s.Stream, Kind: p.run.Kind}
+		rrs[i] = RunReport{RunID: p.run.ID, Stream: s.Stream, Kind: p.run.Kind}
 		drifts[i] = driftSet{}
-		st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
-		st.afterBatch = t.o.afterBatch
-		qw := &quarantineWriter{conn: t.w.conn, stream: s.Stream, runID: p.run.ID, now: now}
-		base := int64(i) << seqShift
-		feed := func(emit func(rawRec) error) error {
-			seq := base
+	}
+	// One feed for every run of the batch, so that small runs share Arrow
+	// batches; a record's run is its _rawland_seq >> seqShift.
+	st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
+	st.afterBatch = t.o.afterBatch
+	qw := &quarantineWriter{conn: t.w.conn, stream: s.Stream, now: now}
+	feed := func(emit func(rawRec) error) error {
+		for i, p := range runs {
+			seq := int64(i) << seqShift
 			_, err := landing.Records(ctx, p.dir, func(r landing.Record) error {
 				seq++
 				return emit(rawRec{file: r.File, line: r.Line, seq: seq, data: r.Data})
 			})
-			return err
-		}
-		sink := func(b *batchOut) error {
-			rr.Records += int64(b.n)
-			if t.o.Progress != nil {
-				t.o.Progress(s.Stream, b.n)
+			if err != nil {
+				return fmt.Errorf("run %s: %w", p.run.ID, err)
 			}
-			rr.Quarantined += int64(len(b.quar))
-			drifts[i].merge(b.drift)
-			return qw.write(b.quar)
 		}
-		err := st.stage(ctx, feed, sink)
-		if cerr := qw.close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("run %s: %w", p.run.ID, err)
-		}
+		return nil
 	}
+	sink := func(b *batchOut) error {
+		if t.o.Progress != nil {
+			t.o.Progress(s.Stream, b.n)
+		}
+		recs := make([]rawRec, 0, b.n)
+		recs = append(recs, b.valid...)
+		for _, q := range b.quar {
+			recs = append(recs, q.rawRec)
+		}
+		first, last := recs[0].seq>>seqShift, recs[0].seq>>seqShift
+		for _, r := range recs {
+			i := r.seq >> seqShift
+			first, last = min(first, i), max(last, i)
+			rrs[i].Records++
+		}
+		if len(b.drift) > 0 {
+			if first == last {
+				drifts[first].merge(b.drift)
+			} else {
+				// the batch spans runs: see again which record showed what
+				slices.SortFunc(recs, func(a, b rawRec) int { return cmp.Compare(a.seq, b.seq) })
+				var c converter
+				for _, r := range recs {
+					drifts[r.seq>>seqShift].add(s.check(r.data, &c).drift)
+				}
+			}
+		}
+		for j := 0; j < len(b.quar); {
+			i := b.quar[j].seq >> seqShift
+			k := j + 1
+			for k < len(b.quar) && b.quar[k].seq>>seqShift == i {
+				k++
+			}
+			rrs[i].Quarantined += int64(k - j)
+			qw.runID = runs[i].run.ID
+			if err := qw.write(b.quar[j:k]); err != nil {
+				return err
+			}
+			j = k
+		}
+		return nil
+	}
+	err := st.stage(ctx, feed, sink)
+	if cerr := qw.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	staged := time.Since(start)
 	reports := make([]string, len(runs))
-	err := t.w.inTx(ctx, func(tx *sql.Tx) error {
+	err = t.w.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO rawland.quarantine SELECT * FROM temp.main."+quarTbl); err != nil {
 			return fmt.Errorf("quarantine: %w", err)
 		}
@@ -131,6 +172,7 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 	if t.o.afterCommit != nil {
 		t.o.afterCommit()
 	}
+	committed := time.Since(start)
 	var recs int64
 	for i, p := range runs {
 		if err := t.o.Runs.Finish(ctx, p.run.ID, state.StatusTransformed, "", reports[i]); err != nil {
@@ -139,6 +181,7 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 		recs += rrs[i].Records
 	}
 	t.o.Logger.Info("runs transformed in one batch", KeyStream, s.Stream, "runs", len(runs), "first", runs[0].run.ID,
-		"last", runs[len(runs)-1].run.ID, KeyRecords, recs, "took", time.Since(start).Round(time.Millisecond).String())
+		"last", runs[len(runs)-1].run.ID, KeyRecords, recs, "staged", staged.Round(time.Millisecond).String(),
+		"committed", committed.Round(time.Millisecond).String(), "took", time.Since(start).Round(time.Millisecond).String())
 	return rrs, nil
 }
