@@ -59,10 +59,19 @@ type mergeSrc struct {
 // merge merges the staging table into the stream's table as run did.
 func merge(ctx context.Context, tx *sql.Tx, s *Schema, runID string, kind state.Kind, landedAt time.Time, barrier string) (mergeCounts, error) {
 	var mc mergeCounts
+	var staged int64
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+stageTbl).Scan(&staged); err != nil {
+		return mc, fmt.Errorf("merge: count staged: %w", err)
+	}
 	run := quoteString(runID)
+	pk := strings.Join(pkCols(s), ", ")
+	// the newest version of each key: the window sees only the key, cursor
+	// and position, and the rows are joined back (a window over the whole
+	// rows, nested columns and all, needs far more of DuckDB's memory)
 	src := mergeSrc{
-		from: fmt.Sprintf("(SELECT * FROM %s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, %s DESC) = 1)",
-			stageTbl, strings.Join(pkCols(s), ", "), ColCursor, colSeq),
+		from: fmt.Sprintf(`(SELECT v.* FROM %[1]s v SEMI JOIN (SELECT %[4]s FROM %[1]s
+      QUALIFY row_number() OVER (PARTITION BY %[2]s ORDER BY %[3]s DESC NULLS LAST, %[4]s DESC) = 1) w ON v.%[4]s = w.%[4]s)`,
+			stageTbl, pk, ColCursor, colSeq),
 		run:    run,
 		runCol: run,
 		landed: "TIMESTAMPTZ " + quoteString(landedAt.UTC().Format("2006-01-02 15:04:05.999999Z07:00")),
@@ -70,14 +79,9 @@ func merge(ctx context.Context, tx *sql.Tx, s *Schema, runID string, kind state.
 	if err := classify(ctx, tx, s, src, kind, runID, barrier); err != nil {
 		return mc, err
 	}
-	var staged int64
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+stageTbl).Scan(&staged); err != nil {
-		return mc, fmt.Errorf("merge: count staged: %w", err)
-	}
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+mergeTbl+" WHERE _rawland_action = 'update' AND _rawland_was_deleted").Scan(&mc.undeleted); err != nil {
-		return mc, fmt.Errorf("merge: count undeleted: %w", err)
-	}
-	rows, err := tx.QueryContext(ctx, "SELECT _rawland_action, count(*) FROM "+mergeTbl+" GROUP BY ALL")
+	q := "SELECT _rawland_action, count(*) FROM " + mergeTbl + " GROUP BY ALL UNION ALL SELECT 'undeleted', count(*) FROM " +
+		mergeTbl + " WHERE _rawland_action = 'update' AND _rawland_was_deleted"
+	rows, err := tx.QueryContext(ctx, q)
 	if err != nil {
 		return mc, fmt.Errorf("merge: count: %w", err)
 	}
@@ -88,6 +92,10 @@ func merge(ctx context.Context, tx *sql.Tx, s *Schema, runID string, kind state.
 		if err := rows.Scan(&action, &n); err != nil {
 			rows.Close()
 			return mc, err
+		}
+		if action == "undeleted" {
+			mc.undeleted += n
+			continue
 		}
 		kept += n
 		mc.add(action, n)

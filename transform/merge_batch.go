@@ -54,10 +54,12 @@ func mergeBatch(ctx context.Context, tx *sql.Tx, s *Schema, runs []batchRun) ([]
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s (ord BIGINT, run_id VARCHAR, landed_at TIMESTAMPTZ);
 INSERT INTO %[1]s VALUES %[2]s;
 CREATE OR REPLACE TEMP TABLE %[3]s AS
-SELECT v.*, r.run_id AS _rawland_run, r.landed_at AS _rawland_landed,
-  row_number() OVER (PARTITION BY %[4]s ORDER BY v.%[5]s) AS _rawland_gen
-FROM (SELECT * FROM %[6]s
-      QUALIFY row_number() OVER (PARTITION BY %[4]s, %[7]s ORDER BY %[8]s DESC NULLS LAST, %[5]s DESC) = 1) v
+SELECT v.*, r.run_id AS _rawland_run, r.landed_at AS _rawland_landed, w._rawland_gen
+FROM %[6]s v
+JOIN (SELECT %[5]s AS _rawland_wseq, row_number() OVER (PARTITION BY %[4]s ORDER BY %[5]s) AS _rawland_gen
+      FROM (SELECT %[4]s, %[5]s FROM %[6]s
+            QUALIFY row_number() OVER (PARTITION BY %[4]s, %[7]s ORDER BY %[8]s DESC NULLS LAST, %[5]s DESC) = 1)) w
+  ON v.%[5]s = w._rawland_wseq
 JOIN %[1]s r ON r.ord = (v.%[5]s >> %[9]d)`,
 		batchRunsTbl, strings.Join(vals, ", "), versionsTbl, pk, colSeq, stageTbl, ord, ColCursor, seqShift)
 	if _, err := tx.ExecContext(ctx, q); err != nil {
