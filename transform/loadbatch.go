@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rawland/rawland/landing"
@@ -147,6 +148,9 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 		if err != nil {
 			return err
 		}
+		// one statement marks every run of the batch transformed
+		marks := make([]string, len(runs))
+		args := make([]any, 0, 6*len(runs))
 		for i, p := range runs {
 			rr, mc := &rrs[i], mcs[i]
 			rr.Inserted, rr.Updated, rr.Unchanged, rr.Stale, rr.Duplicates, rr.Undeleted = mc.inserted, mc.updated, mc.unchanged, mc.stale, mc.duplicates, mc.undeleted
@@ -159,10 +163,12 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 				return err
 			}
 			reports[i] = string(report)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO rawland.transformed (stream, run_id, kind, landed_at, transformed_at, report)
-			VALUES (?, ?, ?, ?, ?, ?)`, s.Stream, p.run.ID, string(p.run.Kind), landedAt(p.run), now, reports[i]); err != nil {
-				return fmt.Errorf("mark run %s transformed in the warehouse: %w", p.run.ID, err)
-			}
+			marks[i] = "(?, ?, ?, ?, ?, ?)"
+			args = append(args, s.Stream, p.run.ID, string(p.run.Kind), landedAt(p.run), now, reports[i])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rawland.transformed (stream, run_id, kind, landed_at, transformed_at, report)
+			VALUES `+strings.Join(marks, ", "), args...); err != nil {
+			return fmt.Errorf("mark runs transformed in the warehouse: %w", err)
 		}
 		return dropTemp(ctx, tx, stageTbl, mergeTbl, quarTbl)
 	})
