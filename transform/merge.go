@@ -50,11 +50,10 @@ const mergeTbl = "_rawland_merge"
 // landing time come from (a literal for one run, columns for a batch of
 // runs, merge_batch.go).
 type mergeSrc struct {
-	from   string   // the versions, one per key
-	run    string   // SQL over alias s: the version's run ID
-	keep   []string // columns of from that mergeTbl keeps besides the key and position
-	runCol string   // SQL over mergeTbl's rows (alias m): the version's run ID
-	landed string   // SQL over mergeTbl's rows (alias m): the version's landed_at
+	from   string // the versions, one per key
+	run    string // SQL over alias s: the version's run ID
+	runCol string // SQL over mergeTbl's rows: the version's run ID
+	landed string // SQL over mergeTbl's rows: the version's landed_at
 }
 
 // merge merges the staging table into the stream's table as run did.
@@ -150,15 +149,8 @@ func classify(ctx context.Context, tx *sql.Tx, s *Schema, src mergeSrc, kind sta
 	if barrier != "" && runID < barrier {
 		gone = fmt.Sprintf("(t.%s IS NULL OR t.%s IS NOT NULL)", ColRunID, ColDeletedAt)
 	}
-	// mergeTbl holds only the key, the position and the verdict; apply
-	// joins the rows back from the staging table by position, so the run's
-	// rows are not copied once more inside the transaction
-	kept := []string{"s." + colSeq}
-	for _, c := range append(pkCols(s), src.keep...) {
-		kept = append(kept, "s."+c)
-	}
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-SELECT %[10]s, CASE
+SELECT s.*, CASE
     WHEN %[9]s THEN 'stale'
     WHEN t.%[2]s IS NULL THEN 'insert'
     WHEN s.%[3]s = t.%[3]s AND t.%[4]s IS NULL THEN 'unchanged'
@@ -167,8 +159,7 @@ SELECT %[10]s, CASE
   t.%[4]s IS NOT NULL AS _rawland_was_deleted
 FROM %[6]s s
 LEFT JOIN %[7]s t ON %[8]s`,
-		mergeTbl, ColRunID, ColHash, ColDeletedAt, replace, src.from, tableName(s.Stream), strings.Join(join, " AND "), gone,
-		strings.Join(kept, ", "))
+		mergeTbl, ColRunID, ColHash, ColDeletedAt, replace, src.from, tableName(s.Stream), strings.Join(join, " AND "), gone)
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("merge: classify: %w", err)
 	}
@@ -191,18 +182,15 @@ func apply(ctx context.Context, tx *sql.Tx, s *Schema, src mergeSrc, updates, wr
 		}
 	}
 	if writes {
-		var cols, scols []string
+		var cols []string
 		for _, f := range s.root.fields {
 			cols = append(cols, quoteIdent(f.name))
 		}
 		cols = append(cols, ColExtra, ColCursor, ColHash)
-		for _, c := range cols {
-			scols = append(scols, "s."+c)
-		}
 		q := fmt.Sprintf(`INSERT INTO %s (%s, %s, %s, %s)
-SELECT %s, %s, %s, NULL FROM %s s JOIN %s m ON s.%s = m.%s WHERE m._rawland_action IN ('insert', 'update')`,
+SELECT %s, %s, %s, NULL FROM %s WHERE _rawland_action IN ('insert', 'update')`,
 			tableName(s.Stream), strings.Join(cols, ", "), ColRunID, ColLandedAt, ColDeletedAt,
-			strings.Join(scols, ", "), src.runCol, src.landed, stageTbl, mergeTbl, colSeq, colSeq)
+			strings.Join(cols, ", "), src.runCol, src.landed, mergeTbl)
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("merge: write rows: %w", err)
 		}

@@ -75,7 +75,7 @@ UNION ALL SELECT %[1]s, -count(*) FROM %[3]s GROUP BY ALL`, ord, stageTbl, versi
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(_rawland_gen), 0) FROM "+versionsTbl).Scan(&gens); err != nil {
 		return nil, fmt.Errorf("merge: count passes: %w", err)
 	}
-	src := mergeSrc{run: "s._rawland_run", keep: []string{"_rawland_run", "_rawland_landed"}, runCol: "m._rawland_run", landed: "m._rawland_landed"}
+	src := mergeSrc{run: "s._rawland_run", runCol: "_rawland_run", landed: "_rawland_landed"}
 	for g := int64(1); g <= gens; g++ {
 		src.from = fmt.Sprintf("(SELECT * FROM %s WHERE _rawland_gen = %d)", versionsTbl, g)
 		if err := classify(ctx, tx, s, src, state.KindIngest, "", ""); err != nil {
