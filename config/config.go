@@ -238,11 +238,12 @@ type Transform struct {
 	// published warehouse for longer than this (they cannot be
 	// transformed or published) makes `run` exit 1 (default 24h).
 	StaleAfter Duration `yaml:"stale_after"`
-	// BatchSize is the number of records per Arrow batch (default 10000).
+	// BatchSize is the number of records per Arrow batch (default 2000).
 	BatchSize int `yaml:"batch_size"`
-	// MemoryLimit caps DuckDB's memory while transforming (default 1GiB);
-	// above it DuckDB spills to DATA/warehouse.duckdb.tmp, so a run of any
-	// size transforms in bounded memory.
+	// MemoryLimit caps DuckDB's memory while transforming (default
+	// 128MiB); above it DuckDB spills to DATA/state/warehouse/tmp (private,
+	// removed when the transform ends), so a run of any size transforms in
+	// bounded memory.
 	MemoryLimit Size `yaml:"memory_limit"`
 	// SchemaRefDirs are directories (relative to the config file's) whose
 	// files a schema's $ref may name besides the config's own directory
@@ -275,8 +276,8 @@ const (
 	DefaultReconcileEvery   = 168 * time.Hour
 	DefaultLockWait         = 30 * time.Second
 	DefaultStaleAfter       = 24 * time.Hour
-	DefaultBatchSize        = 10000
-	DefaultMemoryLimit      = 1 << 30
+	DefaultBatchSize        = 2000
+	DefaultMemoryLimit      = 128 << 20
 	DefaultRollBytes        = 64 << 20
 	DefaultDQBatch          = 100
 	DefaultDQDeadline       = 2 * time.Minute

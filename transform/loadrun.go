@@ -71,6 +71,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 	if err := st.stage(ctx, feed, sink); err != nil {
 		return rr, err
 	}
+	log.Debug("run staged", KeyRecords, rr.Records, "took", time.Since(start).Round(time.Millisecond).String())
 	err := t.w.inTx(ctx, func(tx *sql.Tx) error {
 		if err := qw.publish(ctx, tx); err != nil {
 			return err
@@ -108,6 +109,9 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 	})
 	if err != nil {
 		return rr, err
+	}
+	if t.o.afterCommit != nil {
+		t.o.afterCommit()
 	}
 	if err := t.o.Runs.Finish(ctx, run.ID, state.StatusTransformed, "", string(report)); err != nil {
 		return rr, fmt.Errorf("the run is in the warehouse but marking it transformed failed (the next transform will): %w", err)

@@ -80,6 +80,10 @@ type Options struct {
 
 	mode       loadMode // tests: loadAppender
 	afterBatch func()   // tests: called after each loaded batch
+	// tests: called after each run's or batch of runs' warehouse commit
+	afterCommit func()
+	// tests: the most runs merged in one transaction (default batchRuns)
+	maxBatchRuns int
 }
 
 var errNoOption = errors.New("transform: missing option")

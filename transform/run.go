@@ -114,10 +114,8 @@ func (t *transformer) stream(ctx context.Context, st *config.Stream) StreamRepor
 	if err != nil {
 		return fail(err)
 	}
+	var pending []landedRun
 	for _, run := range runs {
-		if err := ctx.Err(); err != nil {
-			return fail(err)
-		}
 		if report, ok := done[run.ID]; ok {
 			if run.Status == state.StatusCommitted {
 				// The warehouse has it but the state store missed the news
@@ -138,11 +136,33 @@ func (t *transformer) stream(ctx context.Context, st *config.Stream) StreamRepor
 			}
 			return fail(err)
 		}
-		rr, err := t.loadRun(ctx, s, run, dir)
+		pending = append(pending, landedRun{run: run, dir: dir})
+	}
+	maxRuns := batchRuns
+	if t.o.maxBatchRuns > 0 {
+		maxRuns = t.o.maxBatchRuns
+	}
+	for i := 0; i < len(pending); {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+		j := batchEnd(pending, i, batchRecords, maxRuns)
+		if j-i > 1 {
+			rrs, err := t.loadRuns(ctx, s, pending[i:j])
+			sr.Runs = append(sr.Runs, rrs...)
+			if err != nil {
+				return fail(err)
+			}
+			i = j
+			continue
+		}
+		run := pending[i].run
+		rr, err := t.loadRun(ctx, s, run, pending[i].dir)
 		if err != nil {
 			return fail(fmt.Errorf("run %s: %w", run.ID, err))
 		}
 		sr.Runs = append(sr.Runs, rr)
+		i++
 	}
 	return sr
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -175,7 +176,7 @@ func openForWrite(ctx context.Context, o Options) (*warehouse, error) {
 		return nil, err
 	}
 	w.lay, w.lock = lay, lk
-	if err := w.limitMemory(ctx, int64(o.Config.Transform.MemoryLimit)); err != nil {
+	if err := w.limitMemory(ctx, int64(o.Config.Transform.MemoryLimit), filepath.Join(lay.dir, "tmp")); err != nil {
 		w.close()
 		return nil, err
 	}
@@ -187,9 +188,22 @@ func openForWrite(ctx context.Context, o Options) (*warehouse, error) {
 }
 
 // limitMemory caps DuckDB's memory for this connection's database; above
-// it DuckDB spills to its temp directory (DATA/warehouse.duckdb.tmp), so
-// transforming a run of any size stays within the limit.
-func (w *warehouse) limitMemory(ctx context.Context, bytes int64) error {
+// it DuckDB spills to tmpDir (DATA/state/warehouse/tmp: rawland's private
+// directory, never beside the published warehouse), so transforming a run
+// of any size stays within the limit. The staging table, the merge's
+// window and join, and the rows written all live in DuckDB's buffer pool;
+// the merge works on a bounded number of rows per pass (mergeChunk).
+func (w *warehouse) limitMemory(ctx context.Context, bytes int64, tmpDir string) error {
+	if _, err := w.conn.ExecContext(ctx, "SET temp_directory = "+quoteString(tmpDir)); err != nil {
+		return fmt.Errorf("set the warehouse's temp directory: %w", err)
+	}
+	// One DuckDB thread: every thread of a statement that writes a table
+	// holds a block per column segment, which for a wide (nested) schema
+	// takes more than a small memory limit; transform's CPU time is in
+	// validation on the Go side, which uses every core.
+	if _, err := w.conn.ExecContext(ctx, "SET threads = 1"); err != nil {
+		return fmt.Errorf("set the warehouse's threads: %w", err)
+	}
 	if bytes <= 0 {
 		return nil
 	}

@@ -154,6 +154,23 @@ func TestBenchJSON(t *testing.T) {
 			}
 		})
 	}
+	// --runs N: the same records landed and transformed as N runs
+	out := mustRun(t, t.TempDir(), "bench", "--size", "3000", "--runs", "30", "--json")
+	var f map[string]any
+	if err := json.Unmarshal([]byte(out), &f); err != nil {
+		t.Fatalf("bench --runs --json: %v\n%s", err, out)
+	}
+	if f["runs"] != 30.0 {
+		t.Errorf("runs = %v, want 30", f["runs"])
+	}
+	for _, k := range []string{"transform_runs_records_per_s", "transform_runs_vs_one_run"} {
+		if v, ok := f[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v", k, f[k])
+		}
+	}
+	if code, out, errOut := rawland(t, t.TempDir(), "bench", "--size", "10", "--runs", "11"); code != 2 {
+		t.Errorf("bench --runs beyond --size: exit %d, want 2\n%s%s", code, out, errOut)
+	}
 }
 
 // TestDemo runs the quick start's demo end to end on a small mock.

@@ -25,7 +25,7 @@ import (
 func init() {
 	register(&command{
 		name:    "bench",
-		usage:   "[--size N] [--stream users|orders] [--profile DIR] [--json]",
+		usage:   "[--size N] [--stream users|orders] [--runs N] [--profile DIR] [--json]",
 		summary: "measure ingest and transform on the mock upstream against baselines measured in the same run",
 		run:     runBench,
 	})
@@ -45,7 +45,12 @@ type benchFigures struct {
 	TransformVsReadJSON float64 `json:"transform_vs_read_json_baseline"`
 	// PeakRSSMiB is the process's peak resident set (VmHWM) after each
 	// step: the transform's peak is the last one (0 where not known).
-	PeakRSSMiB struct {
+	// Runs > 1 (bench --runs N): the same records landed as Runs runs,
+	// transformed, and their rate over the one run's.
+	Runs             int     `json:"runs,omitempty"`
+	TransformRunsRPS float64 `json:"transform_runs_records_per_s,omitempty"`
+	RunsVsOneRun     float64 `json:"transform_runs_vs_one_run,omitempty"`
+	PeakRSSMiB       struct {
 		Ingest    float64 `json:"ingest"`
 		ReadJSON  float64 `json:"read_json"`
 		Transform float64 `json:"transform"`
@@ -63,10 +68,14 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	stream := fs.String("stream", mockapi.StreamUsers, "mock stream: users (flat, link-paged) or orders (nested objects, arrays, enums, patterns, formats)")
 	profile := fs.String("profile", "", "write CPU profiles of ingest and transform (ingest.pprof, transform.pprof) into this directory")
 	asJSON := fs.Bool("json", false, "print one JSON object of figures")
+	runs := fs.Int("runs", 1, "also land the same records as N runs and transform them (N small runs against one run)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("bench takes no arguments")
+	}
+	if *runs < 1 || int64(*runs) > int64(*size) {
+		return usagef("bench --runs: %d is not between 1 and --size (%d)", *runs, *size)
 	}
 	if *stream != mockapi.StreamUsers && *stream != mockapi.StreamOrders {
 		return usagef("bench --stream: %q is not users or orders", *stream)
@@ -159,6 +168,13 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	f.TransformRPS = float64(f.Records) / time.Since(t0).Seconds()
 	f.PeakRSSMiB.Transform = peakRSSMiB()
 	f.IngestVsFetch = f.IngestRPS / f.FetchBaselineRPS
+	if *runs > 1 {
+		f.Runs = *runs
+		if f.TransformRunsRPS, err = benchRuns(ctx, a, dir, *stream, results[0].res.Run.ID, *runs); err != nil {
+			return err
+		}
+		f.RunsVsOneRun = f.TransformRunsRPS / f.TransformRPS
+	}
 	f.TransformVsReadJSON = f.TransformRPS / f.ReadJSONBaselineRPS
 
 	if *asJSON {
@@ -171,6 +187,9 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(tw, "rawland ingest (fetch, land, fsync, commit)\t%.0f\t%.2f×\n", f.IngestRPS, f.IngestVsFetch)
 	fmt.Fprintf(tw, "baseline: DuckDB read_json_auto into a table\t%.0f\t\n", f.ReadJSONBaselineRPS)
 	fmt.Fprintf(tw, "rawland transform (validate, type, merge)\t%.0f\t%.2f×\n", f.TransformRPS, f.TransformVsReadJSON)
+	if f.Runs > 1 {
+		fmt.Fprintf(tw, "rawland transform of the same records as %d runs\t%.0f\t%.2f× one run\n", f.Runs, f.TransformRunsRPS, f.RunsVsOneRun)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
