@@ -75,7 +75,7 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 	feed := func(emit func(rawRec) error) error {
 		for i, p := range runs {
 			seq := int64(i) << seqShift
-			_, err := landing.Records(ctx, p.dir, func(r landing.Record) error {
+			_, err := t.o.Zone.Records(ctx, s.Stream, p.run.ID, func(r landing.Record) error {
 				seq++
 				return emit(rawRec{file: r.File, line: r.Line, seq: seq, data: r.Data})
 			})
