@@ -66,7 +66,7 @@ func BenchmarkPublish(b *testing.B) {
 					dropCache(lay.prev)
 				}
 				start := time.Now()
-				pr, err := ensureWork(ctx, lay, log)
+				pr, err := ensureWork(ctx, lay, log, false)
 				if err != nil {
 					b.Fatal(err)
 				}

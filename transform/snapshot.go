@@ -39,6 +39,8 @@ type layout struct {
 	work      string // the working database (never opened by readers)
 	reader    string // a second name of the published snapshot, opened by rawland's own readers
 	prev      string // the previous snapshot, kept to become the next working database
+	delta     string // next.delta: the pages in which the published snapshot differs from prev
+	patching  string // prev while the delta is written into it
 	seal      string // sealed.json: the identity of the snapshot handed to readers
 	tmp       string // what an older rawland left while it copied a snapshot
 	workTmp   string // the next working database while it is copied
@@ -57,6 +59,8 @@ func layoutOf(warehouse string) layout {
 		work:      filepath.Join(dir, "work.duckdb"),
 		reader:    filepath.Join(dir, "published.duckdb"),
 		prev:      filepath.Join(dir, "prev.duckdb"),
+		delta:     filepath.Join(dir, "next.delta"),
+		patching:  filepath.Join(dir, "patching.duckdb"),
 		seal:      filepath.Join(dir, "sealed.json"),
 		tmp:       filepath.Join(dir, "publish.tmp"),
 		workTmp:   filepath.Join(dir, "work.tmp"),
@@ -187,6 +191,10 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
+	if err := writeDeltaFor(ctx, lay, sl, log); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	crashpoint.Hit("publish_delta")
 	if err := writeFileAtomic(lay.seal, sl); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -241,9 +249,63 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	return nil
 }
 
+// deltaLimit is the largest delta a publish keeps, as a fraction of the
+// working database: beyond it (a run that rewrote most of the warehouse)
+// the delta would cost nearly a copy on disk, and the next working database
+// is copied from the published snapshot instead.
+const deltaLimit = 4
+
+// writeDeltaFor records, before the working database (sealed as sl) is
+// handed to readers, the pages in which it differs from the snapshot it
+// replaces, and the identity of that snapshot as read. A delta that cannot
+// be made is not an error (the next working database is then copied from
+// the published snapshot, if it is unchanged); a cancelled ctx is.
+func writeDeltaFor(ctx context.Context, lay layout, sl seal, log *slog.Logger) error {
+	// a delta to the snapshot being replaced is superseded
+	if err := os.Remove(lay.delta); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if !exists(lay.reader) {
+		return nil
+	}
+	base, err := sealOf(lay.reader)
+	if err != nil {
+		log.Warn("cannot read the published snapshot to record what this publish changes; the next run copies the warehouse", KeyPath, lay.reader, "error", err)
+		return nil
+	}
+	want, err := os.Open(lay.work)
+	if err != nil {
+		return err
+	}
+	defer want.Close()
+	have, err := os.Open(lay.reader)
+	if err != nil {
+		log.Warn("cannot read the published snapshot to record what this publish changes; the next run copies the warehouse", KeyPath, lay.reader, "error", err)
+		return nil
+	}
+	defer have.Close()
+	pages, err := writeDelta(ctx, lay.delta, want, have, deltaHeader{Base: base, Target: sl}, sl.Bytes/deltaLimit)
+	if cerr := ctx.Err(); cerr != nil {
+		os.Remove(lay.delta)
+		return cerr
+	}
+	if err == nil {
+		if after, serr := sealOf(lay.reader); serr != nil || !after.same(base) {
+			err = fmt.Errorf("%s changed while it was read (a read-write session wrote into it)", lay.reader)
+		}
+	}
+	if err != nil {
+		os.Remove(lay.delta)
+		log.Info("no delta kept for the next working database; the next run copies the warehouse", KeyPath, lay.delta, "why", err)
+		return nil
+	}
+	log.Debug("recorded what the publish changes", KeyPath, lay.delta, "bytes", pages)
+	return nil
+}
+
 // cleanStale removes what an interrupted publish or reader left behind.
 func cleanStale(lay layout, log *slog.Logger) {
-	for _, p := range []string{lay.tmp, lay.staged, lay.workTmp} {
+	for _, p := range []string{lay.tmp, lay.staged, lay.workTmp, lay.delta + ".tmp"} {
 		if err := os.Remove(p); err == nil {
 			log.Info("removed a snapshot left by an interrupted publish", KeyPath, p)
 		}
