@@ -47,9 +47,14 @@ type deltaHeader struct {
 	Target seal `json:"target"`
 }
 
+// full reports whether the delta holds the whole target (it applies to an
+// empty file: there was no previous snapshot to diff against, or the run
+// rewrote most of the warehouse).
+func (h deltaHeader) full() bool { return h.Base.Bytes == 0 }
+
 // diffFiles calls emit with each run of pages of want that differ from
-// have (have may be shorter or longer), in order of offset, and returns
-// want's size.
+// have (have may be shorter or longer, or nil: empty), in order of offset,
+// and returns want's size.
 func diffFiles(ctx context.Context, want, have *os.File, emit func(off int64, b []byte) error) (int64, error) {
 	bw, bh := make([]byte, patchBlock), make([]byte, patchBlock)
 	var off int64
@@ -66,9 +71,11 @@ func diffFiles(ctx context.Context, want, have *os.File, emit func(off int64, b 
 		if nw == 0 {
 			return off, nil
 		}
-		nh, err := have.ReadAt(bh[:nw], off)
-		if err != nil && err != io.EOF {
-			return off, fmt.Errorf("read %s: %w", have.Name(), err)
+		nh := 0
+		if have != nil {
+			if nh, err = have.ReadAt(bh[:nw], off); err != nil && err != io.EOF {
+				return off, fmt.Errorf("read %s: %w", have.Name(), err)
+			}
 		}
 		if nh < nw || !bytes.Equal(bw[:nw], bh[:nw]) {
 			if err := emitDiffering(bw[:nw], bh[:nh], off, emit); err != nil {

@@ -27,7 +27,10 @@ import (
 //  2. else a copy of the published snapshot, if it is unchanged since it
 //     was sealed;
 //  3. else a copy of the previous snapshot (a reader holds it, but it is
-//     unchanged) with the delta written into the copy.
+//     unchanged) with the delta written into the copy; or the delta alone,
+//     when the publish had no previous snapshot to diff against or the run
+//     rewrote most of the warehouse (it then holds the whole working
+//     database, and no previous snapshot is kept).
 // When none is left (both were written), the preparation fails with
 // ErrWarehouseWritten, unless the run rebuilds the warehouse from the raw
 // landing anyway: then it starts from an empty working database.
@@ -109,7 +112,7 @@ func ensureWork(ctx context.Context, lay layout, log *slog.Logger, rebuild bool)
 		delta = nil // from an interrupted publish
 	}
 	var p prepared
-	if delta != nil {
+	if delta != nil && !delta.full() {
 		if p, err = patchPrevious(ctx, lay, *delta, log); err != nil {
 			return prepared{}, err
 		}
@@ -262,8 +265,19 @@ func copyPublished(lay layout, sealed *seal, log *slog.Logger) (prepared, error)
 
 // copyPrevious makes the working database a copy of the previous snapshot
 // (which a reader holds, so it is only read) with the delta written into
-// the copy, if the previous snapshot is unchanged since the publish read it.
+// the copy, if the previous snapshot is unchanged since the publish read
+// it; a delta that holds the whole working database is written into an
+// empty file.
 func copyPrevious(ctx context.Context, lay layout, d deltaHeader, log *slog.Logger) (prepared, error) {
+	os.Remove(lay.workTmp)
+	if d.full() {
+		f, err := os.OpenFile(lay.workTmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+		}
+		defer f.Close()
+		return applyAndRename(ctx, lay, f, lay.workTmp, d, "delta")
+	}
 	before, err := sealOf(lay.prev)
 	if errors.Is(err, fs.ErrNotExist) {
 		return prepared{}, nil
@@ -272,7 +286,6 @@ func copyPrevious(ctx context.Context, lay layout, d deltaHeader, log *slog.Logg
 		log.Warn("the previous snapshot was written after rawland read it (a read-write session on the warehouse); it is not used", KeyPath, lay.prev)
 		return prepared{}, nil
 	}
-	os.Remove(lay.workTmp)
 	method, err := cloneFile(lay.prev, lay.workTmp)
 	if err != nil {
 		return prepared{}, fmt.Errorf("prepare the working database: %w", err)

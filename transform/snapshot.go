@@ -191,7 +191,8 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	if err := writeDeltaFor(ctx, lay, sl, log); err != nil {
+	keepPrev, err := writeDeltaFor(ctx, lay, sl, log)
+	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	crashpoint.Hit("publish_delta")
@@ -203,7 +204,7 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	if err := os.Remove(lay.prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("publish: %w", err)
 	}
-	if exists(lay.reader) {
+	if keepPrev {
 		if err := os.Link(lay.reader, lay.prev); err != nil {
 			log.Info("cannot keep the previous snapshot; the next run copies the warehouse", KeyPath, lay.prev, "error", err)
 		}
@@ -249,57 +250,73 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	return nil
 }
 
-// deltaLimit is the largest delta a publish keeps, as a fraction of the
-// working database: beyond it (a run that rewrote most of the warehouse)
-// the delta would cost nearly a copy on disk, and the next working database
-// is copied from the published snapshot instead.
+// deltaLimit is the largest delta against the previous snapshot a publish
+// keeps, as a fraction of the working database: beyond it (a run that
+// rewrote most of the warehouse) the delta holds the whole working
+// database instead and the previous snapshot is not kept, so that disk use
+// stays at about twice the warehouse.
 const deltaLimit = 4
 
 // writeDeltaFor records, before the working database (sealed as sl) is
 // handed to readers, the pages in which it differs from the snapshot it
-// replaces, and the identity of that snapshot as read. A delta that cannot
-// be made is not an error (the next working database is then copied from
-// the published snapshot, if it is unchanged); a cancelled ctx is.
-func writeDeltaFor(ctx context.Context, lay layout, sl seal, log *slog.Logger) error {
+// replaces and the identity of that snapshot as read, or (with no
+// snapshot to diff against, or too many differences) the whole working
+// database. It reports whether the previous snapshot is needed. A delta
+// that cannot be written is not an error (the next working database is
+// then copied from the published snapshot, if it is unchanged); a
+// cancelled ctx is.
+func writeDeltaFor(ctx context.Context, lay layout, sl seal, log *slog.Logger) (keepPrev bool, err error) {
 	// a delta to the snapshot being replaced is superseded
 	if err := os.Remove(lay.delta); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if !exists(lay.reader) {
-		return nil
-	}
-	base, err := sealOf(lay.reader)
-	if err != nil {
-		log.Warn("cannot read the published snapshot to record what this publish changes; the next run copies the warehouse", KeyPath, lay.reader, "error", err)
-		return nil
+		return false, err
 	}
 	want, err := os.Open(lay.work)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer want.Close()
-	have, err := os.Open(lay.reader)
-	if err != nil {
-		log.Warn("cannot read the published snapshot to record what this publish changes; the next run copies the warehouse", KeyPath, lay.reader, "error", err)
-		return nil
+	why := "no previous snapshot"
+	if exists(lay.reader) {
+		err := diffPublished(ctx, lay, want, sl)
+		if err == nil {
+			return true, nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return false, cerr
+		}
+		why = err.Error()
 	}
-	defer have.Close()
-	pages, err := writeDelta(ctx, lay.delta, want, have, deltaHeader{Base: base, Target: sl}, sl.Bytes/deltaLimit)
+	bytes, err := writeDelta(ctx, lay.delta, want, nil, deltaHeader{Target: sl}, sl.Bytes+1)
 	if cerr := ctx.Err(); cerr != nil {
 		os.Remove(lay.delta)
-		return cerr
-	}
-	if err == nil {
-		if after, serr := sealOf(lay.reader); serr != nil || !after.same(base) {
-			err = fmt.Errorf("%s changed while it was read (a read-write session wrote into it)", lay.reader)
-		}
+		return false, cerr
 	}
 	if err != nil {
-		os.Remove(lay.delta)
-		log.Info("no delta kept for the next working database; the next run copies the warehouse", KeyPath, lay.delta, "why", err)
-		return nil
+		log.Warn("cannot keep a copy of the published warehouse for the next run; if a read-write session writes into the warehouse, the next run fails", KeyPath, lay.delta, "error", err)
+		return false, nil
 	}
-	log.Debug("recorded what the publish changes", KeyPath, lay.delta, "bytes", pages)
+	log.Info("kept a whole copy of the published warehouse for the next run", KeyPath, lay.delta, "bytes", bytes, "why", why)
+	return false, nil
+}
+
+// diffPublished writes the delta from the published snapshot to want.
+func diffPublished(ctx context.Context, lay layout, want *os.File, sl seal) error {
+	base, err := sealOf(lay.reader)
+	if err != nil {
+		return err
+	}
+	have, err := os.Open(lay.reader)
+	if err != nil {
+		return err
+	}
+	defer have.Close()
+	if _, err := writeDelta(ctx, lay.delta, want, have, deltaHeader{Base: base, Target: sl}, sl.Bytes/deltaLimit); err != nil {
+		return err
+	}
+	if after, err := sealOf(lay.reader); err != nil || !after.same(base) {
+		os.Remove(lay.delta)
+		return fmt.Errorf("%s changed while it was read (a read-write session wrote into it)", lay.reader)
+	}
 	return nil
 }
 
