@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // analystSQL is what an analyst does in `duckdb DATA/warehouse.duckdb`:
@@ -96,6 +97,17 @@ func TestAnalystWritesAreNeverCarriedOver(t *testing.T) {
 		{"into the current snapshot, the previous one held by a reader", func(t *testing.T, e *snapEnv) (string, func()) {
 			release := holdChild(t, "hold-ro", e.lay.published)
 			saved := e.publishSaving()
+			held, err := os.Open(e.lay.prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := fileHash(t, held)
+			t.Cleanup(func() {
+				if fileHash(t, held) != before {
+					t.Error("the previous snapshot a reader holds was written")
+				}
+				held.Close()
+			})
 			analyst(t, e.lay.published)()
 			return saved, release
 		}, "copy+delta"},
@@ -155,6 +167,53 @@ func TestAnalystWritesAreNeverCarriedOver(t *testing.T) {
 			e.exec(smallRun(e.it))
 			e.publish()
 			e.noAnalystTrace(rows + e.it)
+		})
+	}
+}
+
+// A crash after the delta was written into the previous snapshot (renamed
+// patching.duckdb first), before it was synced and renamed: the next
+// preparation writes the delta again and finishes, however far the first
+// got.
+func TestPrepareResumesAfterACrash(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		crash func(t *testing.T, e *snapEnv)
+	}{
+		{"the delta written, not renamed", func(t *testing.T, e *snapEnv) {
+			f, err := os.OpenFile(e.lay.patching, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := applyDelta(context.Background(), e.lay.delta, f); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"nothing written yet", func(t *testing.T, e *snapEnv) {}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newSnapEnv(t, 50_000)
+			e.change()
+			e.prepare()
+			e.it++
+			e.exec(smallRun(e.it))
+			saved := e.publishSaving()
+			time.Sleep(snapshotGrace)
+			if err := os.Rename(e.lay.prev, e.lay.patching); err != nil {
+				t.Fatal(err)
+			}
+			c.crash(t, e)
+			p := e.prepare()
+			if p.Method != "patch" {
+				t.Errorf("prepared by %q, want a patch", p.Method)
+			}
+			if !sameContent(t, e.lay.work, saved) {
+				t.Error("the working database is not what rawland published")
+			}
+			if exists(e.lay.patching) || exists(e.lay.delta) {
+				t.Error("the preparation left its files")
+			}
 		})
 	}
 }
