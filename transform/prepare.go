@@ -32,7 +32,7 @@ import (
 //     rewrote most of the warehouse (it then holds the whole working
 //     database, and no previous snapshot is kept).
 // When none is left (both were written), the preparation fails with
-// ErrWarehouseWritten, unless the run rebuilds the warehouse from the raw
+// ErrWarehouseWritten, unless the run rebuilds every stream from the raw
 // landing anyway: then it starts from an empty working database.
 
 // ErrWarehouseWritten says that no unchanged copy of the published
@@ -83,8 +83,9 @@ type prepared struct {
 // ensureWork makes sure the working database exists: after a publish, it
 // prepares it as above; before any publish by this rawland (an upgrade from
 // one that wrote DATA/warehouse.duckdb in place), it starts from a copy of
-// that file and of its write-ahead log. rebuild allows an empty start when
-// no unchanged source is left.
+// that file and of its write-ahead log. rebuild (every stream is rebuilt
+// from the raw landing) allows an empty start when no unchanged source is
+// left.
 func ensureWork(ctx context.Context, lay layout, log *slog.Logger, rebuild bool) (prepared, error) {
 	if exists(lay.work) {
 		return prepared{}, nil
