@@ -20,16 +20,17 @@ import (
 // snapshot that rawland never writes while anyone may have it open.
 // Transform, reconcile and replay work on a private working database under
 // DATA/state/warehouse/ (for DATA/warehouse.duckdb). Publishing hands that
-// file itself to readers: once checkpointed, closed and fsynced it gets the
-// names readers open, by hard link and renames (no data is copied, so a
-// publish takes the same few milliseconds at any size). A rename is
-// atomic, so a reader opens either the previous snapshot or the new one,
-// never a mix; a reader that has the previous one open keeps its inode,
-// and its view, until it closes it. The previous snapshot keeps one
-// private name, prev.duckdb; the next write session turns it into the new
-// working database by rewriting only the pages that differ (prepare.go),
-// or, when a reader may still have it open, unlinks it (the kernel frees
-// it when the reader closes it) and copies the published snapshot instead.
+// file itself to readers: once checkpointed, closed and fsynced, and the
+// pages in which it differs from the snapshot it replaces recorded in a
+// delta file (while it is still private and exactly what rawland wrote),
+// it gets the names readers open, by hard link and renames (no data is
+// copied). A rename is atomic, so a reader opens either the previous
+// snapshot or the new one, never a mix; a reader that has the previous one
+// open keeps its inode, and its view, until it closes it. The previous
+// snapshot keeps one private name, prev.duckdb; the next write session
+// writes the delta into it to make the new working database (prepare.go),
+// or, when a reader may still have it open or someone wrote into it,
+// copies a file no one wrote into instead.
 
 // layout is where the warehouse's files live.
 type layout struct {
