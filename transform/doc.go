@@ -54,15 +54,18 @@
 //     changed) and the sql/ views are (re)created when sql/ changed; the
 //     working database is checkpointed and closed.
 //  5. publish (snapshot.go): when the working database changed since the
-//     last publish (its checkpoint iteration differs), the file itself,
-//     fsynced, becomes the snapshot by a hard link and renames over
+//     last publish (its checkpoint iteration differs), the pages in which
+//     it differs from the snapshot it replaces are recorded in a delta
+//     file (patch.go), then the file itself, fsynced, becomes the
+//     snapshot by a hard link and renames over
 //     DATA/warehouse.duckdb (no data copied): readers see the previous
 //     snapshot or the new one, never a mix, and keep the one they have open
 //     until they close it. published.json records when and the per-stream
 //     counts. The previous snapshot keeps a private name; the next write
-//     session turns it into the working database by rewriting only the
-//     pages that differ, when no reader can have it open, else copies the
-//     published snapshot (prepare.go).
+//     session makes the working database only from files no outside
+//     session has written since: that snapshot with the delta written into
+//     it, when no reader can have it open, else a copy of the published
+//     snapshot or of the previous one plus the delta (prepare.go).
 //
 // ReplayQuarantine re-validates quarantined records against the current
 // schemas and merges those that now pass, one transaction per run. The

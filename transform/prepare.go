@@ -14,15 +14,30 @@ import (
 
 // A publish hands the working database itself to readers (see publish), so
 // the next write session first prepares a new working database equal to
-// the published snapshot. It takes the previous snapshot (kept under a
-// private name by the publish) and rewrites only the pages that differ, when
-// no one can have it open: it has no other name, it was superseded more
-// than snapshotGrace ago, no DuckDB session holds its lock (checked with an
-// exclusive open-file-description lock, which also keeps any new session
-// off it while rawland writes), and no reader of this process has it open.
-// Otherwise the previous snapshot is unlinked (a reader that holds it keeps
-// it, and its view, until it closes it) and the published snapshot is
-// copied instead.
+// what was published. It is made only from files no one but rawland can
+// have written since the publish, because an analyst's read-write session
+// on DATA/warehouse.duckdb checkpoints into it:
+//  1. the previous snapshot (kept under a private name by the publish),
+//     unchanged since the publish read it, with the delta the publish
+//     recorded written into it, when no one can have it open: it has no
+//     other name, it was superseded more than snapshotGrace ago, no DuckDB
+//     session holds its lock (checked with an exclusive
+//     open-file-description lock, which also keeps any new session off it
+//     while rawland writes), and no reader of this process has it open;
+//  2. else a copy of the published snapshot, if it is unchanged since it
+//     was sealed;
+//  3. else a copy of the previous snapshot (a reader holds it, but it is
+//     unchanged) with the delta written into the copy; or the delta alone,
+//     when the publish had no previous snapshot to diff against or the run
+//     rewrote most of the warehouse (it then holds the whole working
+//     database, and no previous snapshot is kept).
+// When none is left (both were written), the preparation fails with
+// ErrWarehouseWritten, unless the run rebuilds every stream from the raw
+// landing anyway: then it starts from an empty working database.
+
+// ErrWarehouseWritten says that no unchanged copy of the published
+// warehouse is left to continue from.
+var ErrWarehouseWritten = errors.New("the published warehouse was written by a read-write session")
 
 // snapshotGrace covers a reader that resolved DATA/warehouse.duckdb just
 // before a publish renamed it and has not yet taken its lock: DuckDB takes
@@ -66,10 +81,12 @@ type prepared struct {
 }
 
 // ensureWork makes sure the working database exists: after a publish, it
-// prepares it from the published snapshot; before any publish by this
-// rawland (an upgrade from one that wrote DATA/warehouse.duckdb in place),
-// it starts from a copy of that file and of its write-ahead log.
-func ensureWork(ctx context.Context, lay layout, log *slog.Logger) (prepared, error) {
+// prepares it as above; before any publish by this rawland (an upgrade from
+// one that wrote DATA/warehouse.duckdb in place), it starts from a copy of
+// that file and of its write-ahead log. rebuild (every stream is rebuilt
+// from the raw landing) allows an empty start when no unchanged source is
+// left.
+func ensureWork(ctx context.Context, lay layout, log *slog.Logger, rebuild bool) (prepared, error) {
 	if exists(lay.work) {
 		return prepared{}, nil
 	}
@@ -84,22 +101,46 @@ func ensureWork(ctx context.Context, lay layout, log *slog.Logger) (prepared, er
 		return startFromLegacy(lay, log)
 	}
 	start := time.Now()
-	before, err := sealOf(lay.reader)
-	if err != nil {
-		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+	var sealed *seal
+	if err := readJSON(lay.seal, &sealed); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("cannot read the seal of the published snapshot", KeyPath, lay.seal, "error", err)
 	}
-	var want seal
-	if err := readJSON(lay.seal, &want); err == nil && !want.same(before) {
-		log.Warn("the published snapshot changed after rawland published it (a read-write session wrote into the warehouse); the working database starts from it as it is now",
-			KeyPath, lay.reader, "published_iteration", want.Iteration, "iteration", before.Iteration)
-	}
-	p, err := patchPrevious(ctx, lay, before, log)
+	delta, err := readDeltaHeader(lay.delta)
 	if err != nil {
-		return prepared{}, err
+		log.Warn("ignoring the delta the last publish recorded", KeyPath, lay.delta, "error", err)
+	}
+	if delta != nil && (sealed == nil || !delta.Target.same(*sealed)) {
+		delta = nil // from an interrupted publish
+	}
+	var p prepared
+	if delta != nil && !delta.full() {
+		if p, err = patchPrevious(ctx, lay, *delta, log); err != nil {
+			return prepared{}, err
+		}
 	}
 	if p.Method == "" {
-		if p, err = copyPublished(lay, before); err != nil {
+		if p, err = copyPublished(lay, sealed, log); err != nil {
 			return prepared{}, err
+		}
+	}
+	if p.Method == "" && delta != nil {
+		if p, err = copyPrevious(ctx, lay, *delta, log); err != nil {
+			return prepared{}, err
+		}
+	}
+	if p.Method == "" {
+		if !rebuild {
+			return prepared{}, fmt.Errorf("prepare the working database: %w (%s changed after rawland published it, and no unchanged copy of the previous snapshot is left), and rawland never carries such writes into the warehouse: keep your own tables in your own DuckDB file, then rebuild the warehouse from the raw landing with `rawland transform --rebuild`",
+				ErrWarehouseWritten, lay.published)
+		}
+		log.Warn("no unchanged copy of the published warehouse is left; rebuilding from an empty working database", KeyPath, lay.work)
+		p.Method = "empty"
+	}
+	// what the next working database was made from is no longer needed (a
+	// reader that holds the previous snapshot keeps it until it closes it)
+	for _, f := range []string{lay.prev, lay.patching, lay.delta} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return prepared{}, fmt.Errorf("prepare the working database: %w", err)
 		}
 	}
 	if err := syncDir(lay.dir); err != nil {
@@ -110,9 +151,20 @@ func ensureWork(ctx context.Context, lay layout, log *slog.Logger) (prepared, er
 	return p, nil
 }
 
-// patchPrevious turns the previous snapshot into the working database when
-// no one can have it open (see above); a zero result means: copy instead.
-func patchPrevious(ctx context.Context, lay layout, src seal, log *slog.Logger) (prepared, error) {
+// patchPrevious turns the previous snapshot into the working database by
+// writing the delta into it, when no one can have it open and it is
+// unchanged since the publish read it (see above); a zero result means: do
+// something else. A previous snapshot a crashed preparation was writing
+// the delta into (patching.duckdb) is private: the delta is written again.
+func patchPrevious(ctx context.Context, lay layout, d deltaHeader, log *slog.Logger) (prepared, error) {
+	if exists(lay.patching) {
+		f, err := os.OpenFile(lay.patching, os.O_RDWR, 0)
+		if err != nil {
+			return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+		}
+		defer f.Close()
+		return applyAndRename(ctx, lay, f, lay.patching, d, "patch")
+	}
 	f, err := os.OpenFile(lay.prev, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return prepared{}, nil
@@ -143,68 +195,117 @@ func patchPrevious(ctx context.Context, lay layout, src seal, log *slog.Logger) 
 		}
 	}
 	if busy != "" {
-		// the kernel keeps it for whoever holds it
-		if err := os.Remove(lay.prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return prepared{}, fmt.Errorf("prepare the working database: %w", err)
-		}
-		log.Info("the previous snapshot is in use; copying the published one instead", KeyPath, lay.prev, "why", busy)
+		log.Info("the previous snapshot is in use; copying instead", KeyPath, lay.prev, "why", busy)
 		return prepared{}, nil
 	}
-	in, err := os.Open(lay.reader)
-	if err != nil {
+	// locked: no session can write it from here on
+	if now, err := sealOf(lay.prev); err != nil || !now.same(d.Base) {
+		log.Warn("the previous snapshot was written after rawland read it (a read-write session on the warehouse); it is not used", KeyPath, lay.prev)
+		return prepared{}, nil
+	}
+	if err := os.Rename(lay.prev, lay.patching); err != nil {
 		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
 	}
-	written, err := patchFile(ctx, f, in)
-	in.Close()
+	if err := syncDir(lay.dir); err != nil {
+		return prepared{}, err
+	}
+	return applyAndRename(ctx, lay, f, lay.patching, d, "patch")
+}
+
+// applyAndRename writes the delta into f (named name), fsyncs it and
+// renames it to the working database.
+func applyAndRename(ctx context.Context, lay layout, f *os.File, name string, d deltaHeader, method string) (prepared, error) {
+	written, err := applyDelta(ctx, lay.delta, f)
 	if err != nil {
-		return prepared{}, fmt.Errorf("prepare the working database from %s: %w", lay.prev, err)
+		return prepared{}, fmt.Errorf("prepare the working database from %s: %w", name, err)
 	}
 	crashpoint.Hit("prepare_written")
 	if err := f.Sync(); err != nil {
-		return prepared{}, fmt.Errorf("prepare the working database: sync %s: %w", lay.prev, err)
+		return prepared{}, fmt.Errorf("prepare the working database: sync %s: %w", name, err)
 	}
-	if after, err := sealOf(lay.reader); err != nil || !after.same(src) {
-		// written while read: what was patched is no copy of anything
-		os.Remove(lay.prev)
-		log.Warn("the published snapshot changed while it was read; copying it instead", KeyPath, lay.reader)
-		return prepared{}, nil
-	}
-	if err := os.Rename(lay.prev, lay.work); err != nil {
+	if err := os.Rename(name, lay.work); err != nil {
 		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
 	}
-	return prepared{Method: "patch", Written: written, Bytes: src.Bytes}, nil
+	return prepared{Method: method, Written: written, Bytes: d.Target.Bytes}, nil
 }
 
 // copyPublished makes the working database a copy of the published
-// snapshot (a reflink clone where the filesystem has them).
-func copyPublished(lay layout, src seal) (prepared, error) {
-	method := ""
-	for attempt := 1; ; attempt++ {
+// snapshot (a reflink clone where the filesystem has them), if it is what
+// rawland sealed (or there is no seal: a snapshot published by an older
+// rawland); a zero result means it was written since.
+func copyPublished(lay layout, sealed *seal, log *slog.Logger) (prepared, error) {
+	before, err := sealOf(lay.reader)
+	if err != nil {
+		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+	}
+	if sealed != nil && !before.same(*sealed) {
+		log.Warn("the published snapshot was written after rawland published it (a read-write session on the warehouse); it is not used", KeyPath, lay.published,
+			"published_iteration", sealed.Iteration, "iteration", before.Iteration)
+		return prepared{}, nil
+	}
+	os.Remove(lay.workTmp)
+	method, err := cloneFile(lay.reader, lay.workTmp)
+	if err != nil {
+		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+	}
+	crashpoint.Hit("prepare_written")
+	if after, err := sealOf(lay.reader); err != nil || !after.same(before) {
 		os.Remove(lay.workTmp)
-		var err error
-		method, err = cloneFile(lay.reader, lay.workTmp)
-		if err != nil {
-			return prepared{}, fmt.Errorf("prepare the working database: %w", err)
-		}
-		crashpoint.Hit("prepare_written")
-		after, err := sealOf(lay.reader)
-		if err == nil && after.same(src) {
-			break
-		}
-		os.Remove(lay.workTmp)
-		if attempt == 3 {
-			return prepared{}, fmt.Errorf("prepare the working database: %s changed each time it was copied (a read-write session is writing into the published warehouse); close it and run again", lay.reader)
-		}
-		src = after
+		log.Warn("the published snapshot was written while it was copied (a read-write session on the warehouse); it is not used", KeyPath, lay.published)
+		return prepared{}, nil
 	}
 	if err := os.Rename(lay.workTmp, lay.work); err != nil {
 		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
 	}
-	written := src.Bytes
+	written := before.Bytes
 	if method == "clone" {
 		written = 0
 	}
-	return prepared{Method: method, Written: written, Bytes: src.Bytes}, nil
+	return prepared{Method: method, Written: written, Bytes: before.Bytes}, nil
+}
+
+// copyPrevious makes the working database a copy of the previous snapshot
+// (which a reader holds, so it is only read) with the delta written into
+// the copy, if the previous snapshot is unchanged since the publish read
+// it; a delta that holds the whole working database is written into an
+// empty file.
+func copyPrevious(ctx context.Context, lay layout, d deltaHeader, log *slog.Logger) (prepared, error) {
+	os.Remove(lay.workTmp)
+	if d.full() {
+		f, err := os.OpenFile(lay.workTmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+		}
+		defer f.Close()
+		return applyAndRename(ctx, lay, f, lay.workTmp, d, "delta")
+	}
+	before, err := sealOf(lay.prev)
+	if errors.Is(err, fs.ErrNotExist) {
+		return prepared{}, nil
+	}
+	if err != nil || !before.same(d.Base) {
+		log.Warn("the previous snapshot was written after rawland read it (a read-write session on the warehouse); it is not used", KeyPath, lay.prev)
+		return prepared{}, nil
+	}
+	method, err := cloneFile(lay.prev, lay.workTmp)
+	if err != nil {
+		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+	}
+	if after, err := sealOf(lay.prev); err != nil || !after.same(before) {
+		os.Remove(lay.workTmp)
+		log.Warn("the previous snapshot was written while it was copied (a read-write session on the warehouse); it is not used", KeyPath, lay.prev)
+		return prepared{}, nil
+	}
+	f, err := os.OpenFile(lay.workTmp, os.O_RDWR, 0)
+	if err != nil {
+		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+	}
+	defer f.Close()
+	p, err := applyAndRename(ctx, lay, f, lay.workTmp, d, method+"+delta")
+	if method == "copy" {
+		p.Written += before.Bytes
+	}
+	return p, err
 }
 
 // startFromLegacy starts the working database from a DATA/warehouse.duckdb

@@ -16,7 +16,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-func TestPatchFile(t *testing.T) {
+func TestDelta(t *testing.T) {
 	page := func(b byte) []byte { return bytes.Repeat([]byte{b}, patchPage) }
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	block := bytes.Repeat([]byte{7}, patchBlock)
@@ -35,22 +35,41 @@ func TestPatchFile(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			dp, sp := filepath.Join(dir, "dst"), filepath.Join(dir, "src")
+			dp, sp, delta := filepath.Join(dir, "dst"), filepath.Join(dir, "src"), filepath.Join(dir, "delta")
 			os.WriteFile(dp, c.dst, 0o644)
 			os.WriteFile(sp, c.src, 0o644)
 			dst, _ := os.OpenFile(dp, os.O_RDWR, 0)
 			src, _ := os.Open(sp)
-			written, err := patchFile(context.Background(), dst, src)
-			dst.Close()
+			hdr := deltaHeader{Target: seal{Bytes: int64(len(c.src)), Iteration: 7}}
+			pages, err := writeDelta(context.Background(), delta, src, dst, hdr, 1<<30)
 			src.Close()
 			if err != nil {
 				t.Fatal(err)
 			}
+			if pages != c.written {
+				t.Errorf("recorded %d bytes of pages, want %d", pages, c.written)
+			}
+			got, err := readDeltaHeader(delta)
+			if err != nil || got == nil || got.Target != hdr.Target {
+				t.Fatalf("header read back: %+v, %v", got, err)
+			}
+			written, err := applyDelta(context.Background(), delta, dst)
+			dst.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got, _ := os.ReadFile(dp); !bytes.Equal(got, c.src) {
-				t.Errorf("dst differs from src after the patch (%d bytes, want %d)", len(got), len(c.src))
+				t.Errorf("dst differs from src after the delta (%d bytes, want %d)", len(got), len(c.src))
 			}
 			if written != c.written {
 				t.Errorf("wrote %d bytes, want %d", written, c.written)
+			}
+			// a damaged delta is refused before anything is written
+			b, _ := os.ReadFile(delta)
+			b[len(b)/2] ^= 1
+			os.WriteFile(delta, b, 0o644)
+			if _, err := readDeltaHeader(delta); err == nil {
+				t.Error("a damaged delta was accepted")
 			}
 		})
 	}
@@ -113,7 +132,7 @@ func (e *snapEnv) publish() {
 
 func (e *snapEnv) prepare() prepared {
 	e.t.Helper()
-	p, err := ensureWork(context.Background(), e.lay, e.log)
+	p, err := ensureWork(context.Background(), e.lay, e.log, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}

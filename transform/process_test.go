@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childHold(os.Getenv("RAWLAND_TEST_WAREHOUSE")))
 	case "hold-ro":
 		os.Exit(childHoldReadOnly(os.Getenv("RAWLAND_TEST_WAREHOUSE")))
+	case "analyst":
+		os.Exit(childAnalyst(os.Getenv("RAWLAND_TEST_WAREHOUSE"), os.Getenv("RAWLAND_TEST_SQL")))
 	case "transform":
 		os.Exit(childTransform(os.Getenv("RAWLAND_TEST_CONFIG"), os.Getenv("RAWLAND_TEST_WAREHOUSE")))
 	}
@@ -51,6 +53,31 @@ func childHold(path string) int {
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
 	db.Close()
+	return 0
+}
+
+// childAnalyst opens the warehouse read-write as the DuckDB CLI does, says
+// "ready", and when stdin closes runs stmts and closes it (DuckDB
+// checkpoints them into the file it opened).
+func childAnalyst(path, stmts string) int {
+	db, err := sql.Open("duckdb", path)
+	if err == nil {
+		err = db.Ping()
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	if _, err := db.Exec(stmts); err != nil {
+		fmt.Fprintln(os.Stderr, "analyst:", err)
+		return 1
+	}
+	if err := db.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "analyst:", err)
+		return 1
+	}
 	return 0
 }
 

@@ -22,19 +22,24 @@ import (
 // compression, plus a run-history table). Every iteration is one run:
 //
 //   - prepare_s, prepare_MB: preparing the working database from the
-//     previous snapshot (the pages that differ rewritten; MB written), as
-//     the run's first write session does. It starts after snapshotGrace has
-//     passed since the publish, as it does when runs are minutes apart.
-//     Both files are in the page cache (recently used); prepare_cold_s is
-//     one more preparation after evicting them (posix_fadvise DONTNEED).
+//     previous snapshot (the delta the publish recorded written into it;
+//     MB written), as the run's first write session does. It starts after
+//     snapshotGrace has passed since the publish, as it does when runs are
+//     minutes apart. prepare_cold_s is one more preparation after evicting
+//     both snapshots from the page cache (posix_fadvise DONTNEED).
 //   - transform_s: the run's change: 3,000 rows spread over the table
 //     replaced (delete + insert, as the merge does), 2,000 rows appended,
 //     a run-history row, and the checkpoint.
-//   - publish_s: the publish (fsync, seal, links, renames, manifest).
+//   - publish_s, delta_MB: the publish (fsync; reading the working
+//     database and the snapshot it replaces to record the pages that
+//     differ, the delta file's size; seal, links, renames, manifest). The
+//     working database is in the page cache (just written), the snapshot
+//     too (recently used); publish_cold_s is one more publish after
+//     evicting the snapshot it replaces.
 //   - fullcopy_s: what the publish cost before: copying the whole file
 //     (a reflink clone where the filesystem has them) and fsyncing it.
 //
-// ns/op times the publish alone.
+// ns/op times the publish alone (page cache warm).
 func BenchmarkPublish(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -59,14 +64,14 @@ func BenchmarkPublish(b *testing.B) {
 				b.Fatal(err)
 			}
 			next := int64(c.rows)
-			run := func(i int, cold bool) (p prepared, transform, fullCopy, pub time.Duration) {
+			run := func(i int, cold bool) (p prepared, transform, fullCopy, pub time.Duration, delta int64) {
 				time.Sleep(snapshotGrace)
 				if cold {
 					dropCache(lay.reader)
 					dropCache(lay.prev)
 				}
 				start := time.Now()
-				pr, err := ensureWork(ctx, lay, log)
+				pr, err := ensureWork(ctx, lay, log, false)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -88,27 +93,35 @@ func BenchmarkPublish(b *testing.B) {
 				}
 				fullCopy = time.Since(start)
 				os.Remove(filepath.Join(dir, "fullcopy"))
-				b.StartTimer()
+				if cold {
+					dropCache(lay.reader)
+				} else {
+					b.StartTimer()
+				}
 				start = time.Now()
 				if err := publish(ctx, lay, nil, time.Now(), log); err != nil {
 					b.Fatal(err)
 				}
 				pub = time.Since(start)
 				b.StopTimer()
+				if st, err := os.Stat(lay.delta); err == nil {
+					delta = st.Size()
+				}
 				return
 			}
 			b.StopTimer()
-			first, _, _, _ := run(-1, false) // no previous snapshot yet: a copy
+			first, _, _, _, _ := run(-1, false) // no previous snapshot yet: a copy
 			var sum struct {
 				prepare, transform, fullCopy, publish time.Duration
-				written                               int64
+				written, delta                        int64
 				methods                               map[string]int
 			}
 			sum.methods = map[string]int{}
 			b.ResetTimer()
 			b.StopTimer()
 			for i := 0; i < b.N; i++ {
-				p, tr, fc, pub := run(i, false)
+				p, tr, fc, pub, delta := run(i, false)
+				sum.delta += delta
 				sum.prepare += time.Duration(p.Seconds * float64(time.Second))
 				sum.written += p.Written
 				sum.methods[p.Method]++
@@ -116,11 +129,13 @@ func BenchmarkPublish(b *testing.B) {
 				sum.fullCopy += fc
 				sum.publish += pub
 			}
-			cold, _, _, _ := run(b.N, true)
+			cold, _, _, coldPub, _ := run(b.N, true)
 			n := float64(b.N)
 			st, _ := os.Stat(lay.reader)
 			b.ReportMetric(float64(st.Size())/(1<<20), "MB")
 			b.ReportMetric(sum.publish.Seconds()/n, "publish_s")
+			b.ReportMetric(float64(sum.delta)/n/(1<<20), "delta_MB")
+			b.ReportMetric(coldPub.Seconds(), "publish_cold_s")
 			b.ReportMetric(sum.prepare.Seconds()/n, "prepare_s")
 			b.ReportMetric(float64(sum.written)/n/(1<<20), "prepare_MB")
 			b.ReportMetric(cold.Seconds, "prepare_cold_s")

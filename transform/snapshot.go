@@ -20,16 +20,17 @@ import (
 // snapshot that rawland never writes while anyone may have it open.
 // Transform, reconcile and replay work on a private working database under
 // DATA/state/warehouse/ (for DATA/warehouse.duckdb). Publishing hands that
-// file itself to readers: once checkpointed, closed and fsynced it gets the
-// names readers open, by hard link and renames (no data is copied, so a
-// publish takes the same few milliseconds at any size). A rename is
-// atomic, so a reader opens either the previous snapshot or the new one,
-// never a mix; a reader that has the previous one open keeps its inode,
-// and its view, until it closes it. The previous snapshot keeps one
-// private name, prev.duckdb; the next write session turns it into the new
-// working database by rewriting only the pages that differ (prepare.go),
-// or, when a reader may still have it open, unlinks it (the kernel frees
-// it when the reader closes it) and copies the published snapshot instead.
+// file itself to readers: once checkpointed, closed and fsynced, and the
+// pages in which it differs from the snapshot it replaces recorded in a
+// delta file (while it is still private and exactly what rawland wrote),
+// it gets the names readers open, by hard link and renames (no data is
+// copied). A rename is atomic, so a reader opens either the previous
+// snapshot or the new one, never a mix; a reader that has the previous one
+// open keeps its inode, and its view, until it closes it. The previous
+// snapshot keeps one private name, prev.duckdb; the next write session
+// writes the delta into it to make the new working database (prepare.go),
+// or, when a reader may still have it open or someone wrote into it,
+// copies a file no one wrote into instead.
 
 // layout is where the warehouse's files live.
 type layout struct {
@@ -39,6 +40,8 @@ type layout struct {
 	work      string // the working database (never opened by readers)
 	reader    string // a second name of the published snapshot, opened by rawland's own readers
 	prev      string // the previous snapshot, kept to become the next working database
+	delta     string // next.delta: the pages in which the published snapshot differs from prev
+	patching  string // prev while the delta is written into it
 	seal      string // sealed.json: the identity of the snapshot handed to readers
 	tmp       string // what an older rawland left while it copied a snapshot
 	workTmp   string // the next working database while it is copied
@@ -57,6 +60,8 @@ func layoutOf(warehouse string) layout {
 		work:      filepath.Join(dir, "work.duckdb"),
 		reader:    filepath.Join(dir, "published.duckdb"),
 		prev:      filepath.Join(dir, "prev.duckdb"),
+		delta:     filepath.Join(dir, "next.delta"),
+		patching:  filepath.Join(dir, "patching.duckdb"),
 		seal:      filepath.Join(dir, "sealed.json"),
 		tmp:       filepath.Join(dir, "publish.tmp"),
 		workTmp:   filepath.Join(dir, "work.tmp"),
@@ -187,6 +192,11 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
+	keepPrev, err := writeDeltaFor(ctx, lay, sl, log)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	crashpoint.Hit("publish_delta")
 	if err := writeFileAtomic(lay.seal, sl); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -195,7 +205,7 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	if err := os.Remove(lay.prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("publish: %w", err)
 	}
-	if exists(lay.reader) {
+	if keepPrev {
 		if err := os.Link(lay.reader, lay.prev); err != nil {
 			log.Info("cannot keep the previous snapshot; the next run copies the warehouse", KeyPath, lay.prev, "error", err)
 		}
@@ -241,9 +251,79 @@ func publish(ctx context.Context, lay layout, counts map[string]StreamCounts, no
 	return nil
 }
 
+// deltaLimit is the largest delta against the previous snapshot a publish
+// keeps, as a fraction of the working database: beyond it (a run that
+// rewrote most of the warehouse) the delta holds the whole working
+// database instead and the previous snapshot is not kept, so that disk use
+// stays at about twice the warehouse.
+const deltaLimit = 4
+
+// writeDeltaFor records, before the working database (sealed as sl) is
+// handed to readers, the pages in which it differs from the snapshot it
+// replaces and the identity of that snapshot as read, or (with no
+// snapshot to diff against, or too many differences) the whole working
+// database. It reports whether the previous snapshot is needed. A delta
+// that cannot be written is not an error (the next working database is
+// then copied from the published snapshot, if it is unchanged); a
+// cancelled ctx is.
+func writeDeltaFor(ctx context.Context, lay layout, sl seal, log *slog.Logger) (keepPrev bool, err error) {
+	// a delta to the snapshot being replaced is superseded
+	if err := os.Remove(lay.delta); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	want, err := os.Open(lay.work)
+	if err != nil {
+		return false, err
+	}
+	defer want.Close()
+	why := "no previous snapshot"
+	if exists(lay.reader) {
+		err := diffPublished(ctx, lay, want, sl)
+		if err == nil {
+			return true, nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return false, cerr
+		}
+		why = err.Error()
+	}
+	bytes, err := writeDelta(ctx, lay.delta, want, nil, deltaHeader{Target: sl}, sl.Bytes+1)
+	if cerr := ctx.Err(); cerr != nil {
+		os.Remove(lay.delta)
+		return false, cerr
+	}
+	if err != nil {
+		log.Warn("cannot keep a copy of the published warehouse for the next run; if a read-write session writes into the warehouse, the next run fails", KeyPath, lay.delta, "error", err)
+		return false, nil
+	}
+	log.Info("kept a whole copy of the published warehouse for the next run", KeyPath, lay.delta, "bytes", bytes, "why", why)
+	return false, nil
+}
+
+// diffPublished writes the delta from the published snapshot to want.
+func diffPublished(ctx context.Context, lay layout, want *os.File, sl seal) error {
+	base, err := sealOf(lay.reader)
+	if err != nil {
+		return err
+	}
+	have, err := os.Open(lay.reader)
+	if err != nil {
+		return err
+	}
+	defer have.Close()
+	if _, err := writeDelta(ctx, lay.delta, want, have, deltaHeader{Base: base, Target: sl}, sl.Bytes/deltaLimit); err != nil {
+		return err
+	}
+	if after, err := sealOf(lay.reader); err != nil || !after.same(base) {
+		os.Remove(lay.delta)
+		return fmt.Errorf("%s changed while it was read (a read-write session wrote into it)", lay.reader)
+	}
+	return nil
+}
+
 // cleanStale removes what an interrupted publish or reader left behind.
 func cleanStale(lay layout, log *slog.Logger) {
-	for _, p := range []string{lay.tmp, lay.staged, lay.workTmp} {
+	for _, p := range []string{lay.tmp, lay.staged, lay.workTmp, lay.delta + ".tmp"} {
 		if err := os.Remove(p); err == nil {
 			log.Info("removed a snapshot left by an interrupted publish", KeyPath, p)
 		}

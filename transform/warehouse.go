@@ -166,7 +166,7 @@ func openForWrite(ctx context.Context, o Options) (*warehouse, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ensureWork(ctx, lay, o.Logger); err != nil {
+	if _, err := ensureWork(ctx, lay, o.Logger, o.Rebuild && len(o.Streams) == 0); err != nil {
 		lk.release()
 		return nil, err
 	}

@@ -19,7 +19,10 @@ import (
 // readerEnv makes the test binary an independent DuckDB client instead of
 // rawland (see TestMain): "hold-rw PATH" or "hold-ro PATH" opens the
 // warehouse, says "ready N" (rows of things) and holds it until stdin
-// closes, then says "still N" (its view must not have changed); "probe
+// closes, then says "still N" (its view must not have changed); "write
+// PATH" opens it read-write as the DuckDB CLI does, creates a table,
+// deletes rows of things, closes it (DuckDB checkpoints into the file) and
+// says "done"; "probe
 // PATH" opens, checks and closes the warehouse again and again, one line
 // per look, until stdin closes.
 const readerEnv = "RAWLAND_TEST_READER"
@@ -68,6 +71,19 @@ func readerChild(mode string) int {
 		}
 		fmt.Println("still", n)
 		db.Close()
+	case "write":
+		db, err := open(false)
+		if err == nil {
+			_, err = db.Exec("CREATE TABLE analyst_tmp AS SELECT 42 AS x; DELETE FROM things WHERE id <= 5")
+		}
+		if err == nil {
+			err = db.Close()
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println("done")
 	case "probe":
 		for i := 0; ; i++ {
 			select {
@@ -216,7 +232,7 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 	// the publish's steps, and the preparation of the next working
 	// database (twice: whether it is patched into the previous snapshot or
 	// copied depends on which snapshots the holders have)
-	for _, point := range []string{"publish_copied", "publish_reader", "publish_renamed", "prepare_written", "prepare_written"} {
+	for _, point := range []string{"publish_delta", "publish_copied", "publish_reader", "publish_renamed", "prepare_written", "prepare_written"} {
 		up.change(rng, 4)
 		code, out := runChild(t, dir, []string{"RAWLAND_CRASHPOINT=" + point}, "run")
 		if code != -1 {
@@ -292,14 +308,14 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 		t.Errorf("published warehouse has %d records, upstream %d", len(got), len(want))
 	}
 	// nothing piles up: after a publish, the snapshot (two names; it was
-	// the working database), the previous one (the next working database),
-	// the seal, the manifest and the lock
+	// the working database), the previous one and the delta that makes it
+	// the next working database, the seal, the manifest and the lock
 	ents, _ := os.ReadDir(filepath.Join(dir, "data", "state", "warehouse"))
 	var names []string
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{"prev.duckdb", "published.duckdb", "published.json", "sealed.json", "work.lock"}) {
+	if !slices.Equal(names, []string{"next.delta", "prev.duckdb", "published.duckdb", "published.json", "sealed.json", "work.lock"}) {
 		t.Errorf("state/warehouse holds %v", names)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", ".warehouse.duckdb.new")); err == nil {
