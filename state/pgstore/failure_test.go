@@ -144,17 +144,7 @@ func TestNetworkCutMidCommit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := pgtest.NewProxy(srv.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			direct := openFresh(t)
-			s, err := Open(t.Context(), Options{DSN: srv.DSNVia(p.Addr(), dbName(t)), Schema: direct.Schema(), Host: "h"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			p, direct, s := viaProxy(t, srv)
 			if tc.resolve > 0 {
 				s.ResolveFor = tc.resolve
 			}
@@ -175,7 +165,7 @@ func TestNetworkCutMidCommit(t *testing.T) {
 				}()
 			}
 			r.CursorAfter, r.Records = "c1", 7
-			err = s.Commit(ctx, r, true)
+			err := s.Commit(ctx, r, true)
 			select {
 			case <-trig.Fired:
 			default:
@@ -198,6 +188,24 @@ func TestNetworkCutMidCommit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// viaProxy opens a fresh schema twice: directly, and through a cutting
+// proxy (closed with the test).
+func viaProxy(t *testing.T, srv *pgtest.Server) (*pgtest.Proxy, *Store, *Store) {
+	t.Helper()
+	p, err := pgtest.NewProxy(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	direct := openFresh(t)
+	s, err := Open(t.Context(), Options{DSN: srv.DSNVia(p.Addr(), dbName(t)), Schema: direct.Schema(), Host: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return p, direct, s
 }
 
 // dbName is the test database's name (from baseDSN).
@@ -239,17 +247,7 @@ func TestNetworkCutMidBeginAndDLQPut(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := pgtest.NewProxy(srv.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			direct := openFresh(t)
-			s, err := Open(t.Context(), Options{DSN: srv.DSNVia(p.Addr(), dbName(t)), Schema: direct.Schema(), Host: "h"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			p, direct, s := viaProxy(t, srv)
 			ctx := t.Context()
 			r := state.Run{ID: state.NewRunID(time.Now()), Stream: "x", Kind: state.KindIngest}
 			if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: r.ID}, time.Hour); err != nil {
@@ -264,6 +262,7 @@ func TestNetworkCutMidBeginAndDLQPut(t *testing.T) {
 				{Stream: "x", RunID: r.ID, ID: "b", URL: "http://127.0.0.1/b", Error: "410", Status: 410},
 				{Stream: "x", RunID: r.ID, ID: "c", URL: "http://127.0.0.1/c", Error: "404", Status: 404},
 			}
+			var err error
 			if tc.op == "begin" {
 				cut()
 				err = s.Begin(ctx, r)
