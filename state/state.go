@@ -82,6 +82,21 @@ type DLQEntry struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
+// Finish is one run's end state for FinishMany.
+type Finish struct {
+	RunID  string
+	Status Status
+	Error  string
+	Report string // "" keeps the run's report
+}
+
+// FinishManyer is implemented by stores that can end many runs in one
+// transaction (every store here does): a transform that merged a batch of
+// runs marks them all at once, all or none, instead of one commit each.
+type FinishManyer interface {
+	FinishMany(ctx context.Context, fins []Finish) error
+}
+
 // RunFilter selects runs; zero fields match everything.
 type RunFilter struct {
 	Stream string

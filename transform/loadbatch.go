@@ -180,11 +180,24 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 	}
 	committed := time.Since(start)
 	var recs int64
-	for i, p := range runs {
-		if err := t.o.Runs.Finish(ctx, p.run.ID, state.StatusTransformed, "", reports[i]); err != nil {
-			return rrs[:i], fmt.Errorf("run %s is in the warehouse but marking it transformed failed (the next transform will): %w", p.run.ID, err)
-		}
+	for i := range runs {
 		recs += rrs[i].Records
+	}
+	if fm, ok := t.o.Runs.(state.FinishManyer); ok {
+		// one state-store transaction for the whole batch, not one per run
+		fins := make([]state.Finish, len(runs))
+		for i, p := range runs {
+			fins[i] = state.Finish{RunID: p.run.ID, Status: state.StatusTransformed, Report: reports[i]}
+		}
+		if err := fm.FinishMany(ctx, fins); err != nil {
+			return nil, fmt.Errorf("runs %s…%s are in the warehouse but marking them transformed failed (the next transform will): %w", runs[0].run.ID, runs[len(runs)-1].run.ID, err)
+		}
+	} else {
+		for i, p := range runs {
+			if err := t.o.Runs.Finish(ctx, p.run.ID, state.StatusTransformed, "", reports[i]); err != nil {
+				return rrs[:i], fmt.Errorf("run %s is in the warehouse but marking it transformed failed (the next transform will): %w", p.run.ID, err)
+			}
+		}
 	}
 	t.o.Logger.Info("runs transformed in one batch", KeyStream, s.Stream, "runs", len(runs), "first", runs[0].run.ID,
 		"last", runs[len(runs)-1].run.ID, KeyRecords, recs, "staged", staged.Round(time.Millisecond).String(),

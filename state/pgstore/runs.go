@@ -186,6 +186,26 @@ func holds(ctx context.Context, tx pgx.Tx, stream, runID, op string) error {
 	return nil
 }
 
+// FinishMany implements state.FinishManyer: one transaction, all or none;
+// an unknown run ID is state.ErrNotFound and changes nothing. Setting a
+// status is idempotent, so a repeat after a broken connection is harmless.
+func (s *Store) FinishMany(ctx context.Context, fins []state.Finish) error {
+	now := s.Now()
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		for _, f := range fins {
+			tag, err := tx.Exec(ctx, `UPDATE runs SET status = $1, error = $2, report = CASE WHEN $3 = '' THEN report ELSE $3 END,
+				finished_at = coalesce(finished_at, $4) WHERE id = $5`, string(f.Status), f.Error, f.Report, now, f.RunID)
+			if err != nil {
+				return fmt.Errorf("finish run %s as %s: %w", f.RunID, f.Status, err)
+			}
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("finish run %s: %w", f.RunID, state.ErrNotFound)
+			}
+		}
+		return nil
+	})
+}
+
 // Finish implements state.Runs.
 func (s *Store) Finish(ctx context.Context, runID string, status state.Status, errMsg, report string) error {
 	tag, err := s.exec(ctx, `UPDATE runs SET status = $1, error = $2, report = CASE WHEN $3 = '' THEN report ELSE $3 END,

@@ -103,6 +103,26 @@ func (s *Store) Finish(ctx context.Context, runID string, status state.Status, e
 	return nil
 }
 
+// FinishMany implements state.FinishManyer: one transaction, all or none;
+// an unknown run ID is state.ErrNotFound and changes nothing.
+func (s *Store) FinishMany(ctx context.Context, fins []state.Finish) error {
+	now := nanos(s.Now())
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, f := range fins {
+			res, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, error=?, report=CASE WHEN ?='' THEN report ELSE ? END,
+				finished_at=CASE WHEN finished_at=0 THEN ? ELSE finished_at END WHERE id=?`,
+				string(f.Status), f.Error, f.Report, f.Report, now, f.RunID)
+			if err != nil {
+				return fmt.Errorf("finish run %s as %s: %w", f.RunID, f.Status, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("finish run %s: %w", f.RunID, state.ErrNotFound)
+			}
+		}
+		return nil
+	})
+}
+
 const runCols = `id, stream, kind, status, started_at, finished_at, records, bytes, pages, cursor_before, cursor_after, error, host, pid, complete, report`
 
 func scanRun(sc interface{ Scan(...any) error }) (state.Run, error) {

@@ -63,6 +63,36 @@ func Run(t *testing.T, open Factory) {
 		}
 	})
 
+	t.Run("finish many is all or none", func(t *testing.T) {
+		s := open(t)
+		fm, ok := s.(state.FinishManyer)
+		if !ok {
+			t.Fatalf("%T does not implement state.FinishManyer", s)
+		}
+		for i := 1; i <= 3; i++ {
+			if err := s.Begin(ctx, state.Run{ID: id(i), Stream: "x", Kind: state.KindIngest}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bad := []state.Finish{{RunID: id(1), Status: state.StatusTransformed}, {RunID: id(9), Status: state.StatusTransformed}}
+		if err := fm.FinishMany(ctx, bad); !errors.Is(err, state.ErrNotFound) {
+			t.Fatalf("finish many with an unknown run: got %v, want ErrNotFound", err)
+		}
+		if r, _ := s.Get(ctx, id(1)); r.Status != state.StatusRunning {
+			t.Fatalf("run 1 is %s after a refused finish many, want running (all or none)", r.Status)
+		}
+		good := []state.Finish{{RunID: id(1), Status: state.StatusTransformed, Report: "r1"}, {RunID: id(2), Status: state.StatusFailed, Error: "boom"}}
+		if err := fm.FinishMany(ctx, good); err != nil {
+			t.Fatal(err)
+		}
+		r1, _ := s.Get(ctx, id(1))
+		r2, _ := s.Get(ctx, id(2))
+		r3, _ := s.Get(ctx, id(3))
+		if r1.Status != state.StatusTransformed || r1.Report != "r1" || r2.Status != state.StatusFailed || r2.Error != "boom" || r3.Status != state.StatusRunning {
+			t.Fatalf("after finish many: %s %q / %s %q / %s", r1.Status, r1.Report, r2.Status, r2.Error, r3.Status)
+		}
+	})
+
 	t.Run("expired lease is taken over", func(t *testing.T) {
 		s := open(t)
 		if _, err := s.Acquire(ctx, state.Lease{Stream: "x", RunID: id(1), Host: "h1", PID: 1}, time.Millisecond); err != nil {
