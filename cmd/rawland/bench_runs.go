@@ -16,7 +16,7 @@ import (
 // (runID) again, split into n runs in order, in a second data directory
 // under dir, and transforms them there: the rate of n small runs, to set
 // against the rate of one run holding the same records.
-func benchRuns(ctx context.Context, a *app, dir, stream, runID string, n int) (float64, error) {
+func benchRuns(ctx context.Context, a *app, dir, stream, runID string, n int, profileDir string) (float64, error) {
 	src, err := a.zone().RunDir(stream, runID)
 	if err != nil {
 		return 0, err
@@ -63,8 +63,13 @@ func benchRuns(ctx context.Context, a *app, dir, stream, runID string, n int) (f
 	prevData, prevStore := a.dataFlag, a.store
 	a.dataFlag, a.store = data, store
 	defer func() { a.dataFlag, a.store = prevData, prevStore }()
+	stopProf, err := startProfile(profileDir, "transform-runs.pprof")
+	if err != nil {
+		return 0, err
+	}
 	t0 := time.Now()
 	rep, err := a.runTransform(ctx, []string{stream})
+	stopProf()
 	if err != nil {
 		return 0, err
 	}

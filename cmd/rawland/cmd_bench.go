@@ -66,7 +66,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	size := fs.Int("size", 100000, "records in the stream")
 	stream := fs.String("stream", mockapi.StreamUsers, "mock stream: users (flat, link-paged) or orders (nested objects, arrays, enums, patterns, formats)")
-	profile := fs.String("profile", "", "write CPU profiles of ingest and transform (ingest.pprof, transform.pprof) into this directory")
+	profile := fs.String("profile", "", "write CPU profiles of ingest and transform (ingest.pprof, transform.pprof; transform-runs.pprof with --runs) into this directory")
 	asJSON := fs.Bool("json", false, "print one JSON object of figures")
 	runs := fs.Int("runs", 1, "also land the same records as N runs and transform them (N small runs against one run)")
 	if pos, err := parseFlags(fs, args); err != nil {
@@ -170,7 +170,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	f.IngestVsFetch = f.IngestRPS / f.FetchBaselineRPS
 	if *runs > 1 {
 		f.Runs = *runs
-		if f.TransformRunsRPS, err = benchRuns(ctx, a, dir, *stream, results[0].res.Run.ID, *runs); err != nil {
+		if f.TransformRunsRPS, err = benchRuns(ctx, a, dir, *stream, results[0].res.Run.ID, *runs, *profile); err != nil {
 			return err
 		}
 		f.RunsVsOneRun = f.TransformRunsRPS / f.TransformRPS
