@@ -143,9 +143,16 @@ func (b *Backend) StagedRuns(ctx context.Context, stream string) ([]string, erro
 	prefix := path.Join(b.prefix, "staging", stream) + "/"
 	seen := map[string]bool{}
 	var ids []string
-	for o := range b.c.ListObjects(ctx, b.bucket, minio.ListObjectsOptions{Prefix: prefix}) {
+	// Recursive: the objects themselves, never "directories". A store
+	// backed by a filesystem (SeaweedFS's filer) keeps a run's prefix as
+	// an empty directory after its objects are deleted and lists it as a
+	// common prefix; that is not a staged run.
+	for o := range b.c.ListObjects(ctx, b.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if o.Err != nil {
 			return nil, fmt.Errorf("list staging of %s: s3://%s/%s: %w", stream, b.bucket, prefix, o.Err)
+		}
+		if strings.HasSuffix(o.Key, "/") {
+			continue // a directory marker, not an object
 		}
 		id, _, _ := strings.Cut(strings.TrimPrefix(o.Key, prefix), "/")
 		if id != "" && !seen[id] {
