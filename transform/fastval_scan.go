@@ -289,18 +289,13 @@ func (st *fastState) object(n *fnode) bool {
 			} else {
 				st.skip()
 			}
-			st.ws()
-			if st.pos >= len(st.b) {
+			more, bad := st.next('}')
+			if bad {
 				return st.fail()
 			}
-			if st.b[st.pos] == ',' {
-				st.pos++
+			if more {
 				continue
 			}
-			if st.b[st.pos] != '}' {
-				return st.fail()
-			}
-			st.pos++
 			break
 		}
 	}
@@ -371,18 +366,13 @@ func (st *fastState) array(n *fnode) bool {
 				}
 			}
 			count++
-			st.ws()
-			if st.pos >= len(st.b) {
+			more, bad := st.next(']')
+			if bad {
 				return st.fail()
 			}
-			if st.b[st.pos] == ',' {
-				st.pos++
+			if more {
 				continue
 			}
-			if st.b[st.pos] != ']' {
-				return st.fail()
-			}
-			st.pos++
 			break
 		}
 	}
@@ -841,4 +831,22 @@ func unsafeString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
+}
+
+// next reads what follows a member or an item: a comma (more follows) or
+// the closing byte (the object or array ends); anything else is bad.
+func (st *fastState) next(close byte) (more, bad bool) {
+	st.ws()
+	if st.pos >= len(st.b) {
+		return false, true
+	}
+	switch st.b[st.pos] {
+	case ',':
+		st.pos++
+		return true, false
+	case close:
+		st.pos++
+		return false, false
+	}
+	return false, true
 }
