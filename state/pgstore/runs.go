@@ -208,15 +208,7 @@ func (s *Store) FinishMany(ctx context.Context, fins []state.Finish) error {
 
 // Finish implements state.Runs.
 func (s *Store) Finish(ctx context.Context, runID string, status state.Status, errMsg, report string) error {
-	tag, err := s.exec(ctx, `UPDATE runs SET status = $1, error = $2, report = CASE WHEN $3 = '' THEN report ELSE $3 END,
-		finished_at = coalesce(finished_at, $4) WHERE id = $5`, string(status), errMsg, report, s.Now(), runID)
-	if err != nil {
-		return fmt.Errorf("finish run %s as %s: %w", runID, status, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("finish run %s: %w", runID, state.ErrNotFound)
-	}
-	return nil
+	return s.FinishMany(ctx, []state.Finish{{RunID: runID, Status: status, Error: errMsg, Report: report}})
 }
 
 const runCols = `id, stream, kind, status, started_at, finished_at, records, bytes, pages, cursor_before, cursor_after, error, host, pid, complete, report`

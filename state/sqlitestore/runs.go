@@ -91,16 +91,7 @@ func (s *Store) Commit(ctx context.Context, r state.Run, setCursor bool) error {
 
 // Finish implements state.Runs.
 func (s *Store) Finish(ctx context.Context, runID string, status state.Status, errMsg, report string) error {
-	q := `UPDATE runs SET status=?, error=?, report=CASE WHEN ?='' THEN report ELSE ? END,
-		finished_at=CASE WHEN finished_at=0 THEN ? ELSE finished_at END WHERE id=?`
-	res, err := s.db.ExecContext(ctx, q, string(status), errMsg, report, report, nanos(s.Now()), runID)
-	if err != nil {
-		return fmt.Errorf("finish run %s as %s: %w", runID, status, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("finish run %s: %w", runID, state.ErrNotFound)
-	}
-	return nil
+	return s.FinishMany(ctx, []state.Finish{{RunID: runID, Status: status, Error: errMsg, Report: report}})
 }
 
 // FinishMany implements state.FinishManyer: one transaction, all or none;
