@@ -139,6 +139,11 @@ type execer interface {
 
 // insertArrow inserts one record batch into table through an Arrow view.
 func insertArrow(ctx context.Context, conn *sql.Conn, tx execer, rec arrow.Record, table string) error {
+	return execArrow(ctx, conn, tx, rec, "INSERT INTO "+table+" SELECT * FROM "+batchVw)
+}
+
+// execArrow runs query, which reads the record batch as the view batchVw.
+func execArrow(ctx context.Context, conn *sql.Conn, tx execer, rec arrow.Record, query string) error {
 	rr, err := array.NewRecordReader(rec.Schema(), []arrow.Record{rec})
 	if err != nil {
 		return err
@@ -156,7 +161,7 @@ func insertArrow(ctx context.Context, conn *sql.Conn, tx execer, rec arrow.Recor
 	if err != nil {
 		return fmt.Errorf("register arrow batch: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO "+table+" SELECT * FROM "+batchVw)
+	_, err = tx.ExecContext(ctx, query)
 	release() // the view reads the stream: release only after the insert
 	if _, derr := tx.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+batchVw); err == nil && derr != nil {
 		err = derr

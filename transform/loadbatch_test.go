@@ -27,13 +27,15 @@ var batchedRuns = []landed{
 // TestRunBatching checks that consecutive small ingest runs are merged in
 // one transaction, and that the warehouse ends up exactly as when each run
 // is merged in its own transaction: rows and their lineage, each run's
-// report, quarantine and drift.
+// report, quarantine and drift; and that the direct load (direct.go,
+// settle.go) and staging then merging give the same warehouse, batched or
+// not.
 func TestRunBatching(t *testing.T) {
 	type outcome struct {
 		commits int
 		tables  map[string][][]string
 	}
-	run := func(maxRuns int) outcome {
+	run := func(maxRuns int, staged bool) outcome {
 		e := newEnv(t, map[string]streamSpec{"items": {schema: itemSchema, cursor: "updated_at"}})
 		var ids []string
 		for _, l := range batchedRuns {
@@ -42,6 +44,7 @@ func TestRunBatching(t *testing.T) {
 		var o outcome
 		e.transform(func(o2 *Options) {
 			o2.maxBatchRuns = maxRuns
+			o2.staged = staged
 			o2.afterCommit = func() { o.commits++ }
 		})
 		for _, id := range ids {
@@ -71,7 +74,7 @@ func TestRunBatching(t *testing.T) {
 		}
 		return o
 	}
-	batched, oneByOne := run(0), run(1)
+	batched, oneByOne := run(0, false), run(1, false)
 	if oneByOne.commits != len(batchedRuns) {
 		t.Fatalf("one run per transaction: %d commits, want %d", oneByOne.commits, len(batchedRuns))
 	}
@@ -82,6 +85,16 @@ func TestRunBatching(t *testing.T) {
 	for _, name := range []string{"items", "transformed", "quarantine", "drift"} {
 		if !reflect.DeepEqual(batched.tables[name], oneByOne.tables[name]) {
 			t.Errorf("%s differs:\nbatched:     %v\none by one:  %v", name, batched.tables[name], oneByOne.tables[name])
+		}
+	}
+	for _, c := range []struct {
+		name string
+		o    outcome
+	}{{"staged, batched", run(0, true)}, {"staged, one by one", run(1, true)}} {
+		for _, name := range []string{"items", "transformed", "quarantine", "drift"} {
+			if !reflect.DeepEqual(c.o.tables[name], oneByOne.tables[name]) {
+				t.Errorf("%s: %s differs:\n%s: %v\ndirect, one by one:  %v", c.name, name, c.name, c.o.tables[name], oneByOne.tables[name])
+			}
 		}
 	}
 	// (with the tests' batch size of 4, the record with a new field shares

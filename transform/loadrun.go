@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -26,6 +27,16 @@ func landedAt(run state.Run) time.Time {
 func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir string) (RunReport, error) {
 	rr := RunReport{RunID: run.ID, Stream: s.Stream, Kind: run.Kind}
 	log := t.o.Logger.With(KeyStream, s.Stream, KeyRunID, run.ID)
+	if t.direct() {
+		rrs, err := t.loadDirect(ctx, s, []landedRun{{run: run, dir: dir}})
+		if !errors.Is(err, errDirectRefused) && !errors.Is(err, errNotDirect) {
+			if len(rrs) == 1 {
+				rr = rrs[0]
+			}
+			return rr, err
+		}
+		log.Info("loading the run through the staging table", "why", err.Error())
+	}
 	start := time.Now()
 	now := t.o.Now().UTC()
 	var report []byte
@@ -86,7 +97,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 			return err
 		}
 		if run.Kind == state.KindReconcile && t.o.AfterRun != nil {
-			if err := snapshotKeys(ctx, t.w, tx, s, qkeys); err != nil {
+			if err := snapshotKeys(ctx, t.w, tx, s, qkeys, stageTbl); err != nil {
 				return err
 			}
 			out, err := t.o.AfterRun(ctx, tx, run, tableName(s.Stream))
@@ -145,8 +156,9 @@ func dropTemp(ctx context.Context, tx execer, tables ...string) error {
 }
 
 // snapshotKeys fills _rawland_snapshot_keys with the keys of every record
-// of the run: the staged (valid) ones and the quarantined ones.
-func snapshotKeys(ctx context.Context, w *warehouse, tx *sql.Tx, s *Schema, qkeys [][]any) error {
+// of the run: the valid ones (in from: the staging table, or the stream's
+// table and a filter on the run) and the quarantined ones.
+func snapshotKeys(ctx context.Context, w *warehouse, tx *sql.Tx, s *Schema, qkeys [][]any, from string) error {
 	var defs, names []string
 	for _, p := range s.pk {
 		f := s.root.fields[p]
@@ -154,7 +166,7 @@ func snapshotKeys(ctx context.Context, w *warehouse, tx *sql.Tx, s *Schema, qkey
 		names = append(names, quoteIdent(f.name))
 	}
 	q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s); INSERT INTO %s SELECT DISTINCT %s FROM %s",
-		SnapshotKeysTable, strings.Join(defs, ", "), SnapshotKeysTable, strings.Join(names, ", "), stageTbl)
+		SnapshotKeysTable, strings.Join(defs, ", "), SnapshotKeysTable, strings.Join(names, ", "), from)
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("snapshot keys: %w", err)
 	}

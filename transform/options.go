@@ -79,6 +79,7 @@ type Options struct {
 	Now func() time.Time
 
 	mode       loadMode // tests: loadAppender
+	staged     bool     // tests: stage and merge instead of the direct load (direct.go)
 	afterBatch func()   // tests: called after each loaded batch
 	// tests: called after each run's or batch of runs' warehouse commit
 	afterCommit func()

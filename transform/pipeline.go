@@ -47,7 +47,8 @@ type batchOut struct {
 	quar  []qrec
 	drift driftSet
 
-	direct int // valid records converted straight from their bytes (bytesarrow.go)
+	direct  int      // valid records converted straight from their bytes (bytesarrow.go)
+	keyHash []uint64 // each valid row's key hash (direct load, direct.go)
 }
 
 func (b *batchOut) release() {
@@ -69,6 +70,9 @@ type stager struct {
 	cols    []field
 	sch     *arrow.Schema
 	app     *appender // loadAppender
+	// direct, when set, appends the rows to the stream's table in its
+	// transaction instead of the staging table (direct.go).
+	direct *directLoad
 	// afterBatch is a test hook, called after each batch is loaded.
 	afterBatch func()
 
@@ -234,6 +238,9 @@ func (st *stager) process(recs []rawRec) *batchOut {
 	}
 	if len(out.valid) > 0 {
 		out.rec = rb.NewRecord()
+		if st.direct != nil {
+			out.keyHash = keyHashes(out.rec, st.s.pk)
+		}
 	}
 	return out
 }
@@ -255,6 +262,8 @@ func (st *stager) processRows(recs []rawRec, c *converter, out *batchOut) {
 // load inserts a batch's valid rows into the staging table.
 func (st *stager) load(ctx context.Context, out *batchOut) error {
 	switch {
+	case out.rec != nil && st.direct != nil:
+		return st.loadDirect(ctx, out)
 	case out.rec != nil:
 		return st.loadArrow(ctx, out)
 	case out.drows != nil:
