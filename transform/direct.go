@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // Direct load. A pending run (or batch of runs, loadbatch.go) is appended
@@ -42,6 +42,20 @@ import (
 // transaction: the run is then loaded again through the staging path,
 // which isolates and quarantines the refused records (bisect.go).
 
+// A run bigger than chunkRows is appended in several transactions: every
+// chunkRows rows the transaction commits and DuckDB checkpoints, because
+// DuckDB holds memory outside its memory limit for every row appended in
+// one transaction (and for committed rows until a checkpoint), so that one
+// transaction of ten million rows needs over half a gigabyte. The working
+// database is private (snapshot.go), so nobody sees the intermediate
+// states; the run's rows are marked in rawland.meta (key loading/STREAM)
+// from the first chunk on, and the marker is removed in the transaction
+// that settles the run and marks it transformed. A transform that stops
+// in between (an error, a crash, a kill) leaves the marker, and the rows
+// it names are removed before anything else is done or published
+// (dropLeftovers): the next transform loads the run again from its start.
+const chunkRows = 500_000
+
 // errDirectRefused says DuckDB refused a batch in the direct path.
 var errDirectRefused = errors.New("DuckDB refused a batch appended directly")
 
@@ -50,9 +64,13 @@ const keyCandTbl = "_rawland_key_candidates"
 
 // directLoad is the stager's target in the direct path.
 type directLoad struct {
-	tx       *sql.Tx
+	tx       *sql.Tx // the current transaction (rotate replaces it)
+	conn     *sql.Conn
+	rotated  int    // chunks committed
+	pending  int64  // rows appended since the last commit
+	chunk    int64  // rows per transaction (chunkRows)
+	marker   string // INSERT of the run's loading marker into rawland.meta
 	insert   string // INSERT INTO the table … SELECT … FROM batchVw
-	candSQL  string // INSERT INTO keyCandTbl SELECT key FROM batchVw WHERE seq IN (%s)
 	keys     keyFilter
 	cands    int
 	appended []int64 // rows appended per run of the batch
@@ -105,7 +123,7 @@ func keyHashes(rec arrow.Record, pk []int) []uint64 {
 
 // newDirectLoad prepares the direct path's statements for runs (one or a
 // batch) into the stream's table; expect is how many records they landed.
-func newDirectLoad(tx *sql.Tx, s *Schema, runs []batchRun, expect int64) *directLoad {
+func newDirectLoad(conn *sql.Conn, tx *sql.Tx, s *Schema, runs []batchRun, expect int64) *directLoad {
 	var cols []string
 	for _, f := range s.root.fields {
 		cols = append(cols, quoteIdent(f.name))
@@ -122,15 +140,21 @@ func newDirectLoad(tx *sql.Tx, s *Schema, runs []batchRun, expect int64) *direct
 		run = "([" + strings.Join(ids, ", ") + "]::VARCHAR[])" + at
 		landed = "([" + strings.Join(ts, ", ") + "])" + at
 	}
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.id
+	}
 	d := &directLoad{
-		tx: tx,
+		tx:   tx,
+		conn: conn,
+		marker: fmt.Sprintf("INSERT OR REPLACE INTO rawland.meta VALUES (%s, %s)",
+			quoteString(loadingKey(s.Stream)), quoteString(strings.Join(ids, ","))),
 		insert: fmt.Sprintf("INSERT INTO %s (%s, %s, %s, %s) SELECT %s, %s, %s, NULL FROM %s",
 			tableName(s.Stream), strings.Join(cols, ", "), ColRunID, ColLandedAt, ColDeletedAt,
 			strings.Join(cols, ", "), run, landed, batchVw),
-		candSQL: fmt.Sprintf("INSERT INTO %s SELECT %s FROM %s WHERE %s IN (%%s)",
-			keyCandTbl, strings.Join(pkCols(s), ", "), batchVw, colSeq),
 		keys:     newKeyFilter(expect),
 		appended: make([]int64, len(runs)),
+		chunk:    chunkRows,
 	}
 	return d
 }
@@ -158,12 +182,28 @@ func createKeyCand(ctx context.Context, tx execer, s *Schema) error {
 func (st *stager) loadDirect(ctx context.Context, out *batchOut) error {
 	d := st.direct
 	seqs := out.rec.Column(len(st.cols) - 1).(*array.Int64)
-	var cand []string
+	var cand []int
 	for i, h := range out.keyHash {
 		if d.keys.testAndAdd(h) {
-			cand = append(cand, strconv.FormatInt(seqs.Value(i), 10))
+			cand = append(cand, i)
 		}
 		d.appended[seqs.Value(i)>>seqShift]++
+	}
+	if d.pending >= d.chunk {
+		if err := d.rotate(ctx); err != nil {
+			return err
+		}
+	}
+	d.pending += out.rec.NumRows()
+	// the candidates' keys are copied out first: DuckDB's scan of the
+	// batch may release its buffers
+	var keys arrow.Record
+	if len(cand) > 0 {
+		var err error
+		if keys, err = keyRows(out.rec, st.s, cand); err != nil {
+			return fmt.Errorf("record key candidates: %w", err)
+		}
+		defer keys.Release()
 	}
 	if err := execArrow(ctx, st.w.conn, d.tx, out.rec, d.insert); err != nil {
 		if _, data := dataError(ctx, err); data {
@@ -171,10 +211,117 @@ func (st *stager) loadDirect(ctx context.Context, out *batchOut) error {
 		}
 		return err
 	}
-	if len(cand) > 0 {
+	if keys != nil {
 		d.cands += len(cand)
-		if err := execArrow(ctx, st.w.conn, d.tx, out.rec, fmt.Sprintf(d.candSQL, strings.Join(cand, ", "))); err != nil {
+		if err := execArrow(ctx, st.w.conn, d.tx, keys, "INSERT INTO "+keyCandTbl+" SELECT * FROM "+batchVw); err != nil {
 			return fmt.Errorf("record key candidates: %w", err)
+		}
+	}
+	return nil
+}
+
+// keyRows copies the primary key columns of rows of rec into a record of
+// their own.
+func keyRows(rec arrow.Record, s *Schema, rows []int) (arrow.Record, error) {
+	fields := make([]arrow.Field, len(s.pk))
+	cols := make([]arrow.Array, len(s.pk))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for j, p := range s.pk {
+		fields[j] = rec.Schema().Field(p)
+		parts := make([]arrow.Array, len(rows))
+		for k, i := range rows {
+			parts[k] = array.NewSlice(rec.Column(p), int64(i), int64(i+1))
+		}
+		c, err := array.Concatenate(parts, memory.DefaultAllocator)
+		for _, part := range parts {
+			part.Release()
+		}
+		if err != nil {
+			return nil, err
+		}
+		cols[j] = c
+	}
+	return array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(len(rows))), nil
+}
+
+// rotate commits the rows appended so far, checkpoints, and begins the
+// next transaction.
+func (d *directLoad) rotate(ctx context.Context) error {
+	if d.rotated == 0 {
+		if _, err := d.tx.ExecContext(ctx, d.marker); err != nil {
+			return fmt.Errorf("mark the run as loading: %w", err)
+		}
+	}
+	if err := d.tx.Commit(); err != nil {
+		return fmt.Errorf("commit a chunk of the run: %w", err)
+	}
+	d.rotated++
+	d.pending = 0
+	if _, err := d.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		return fmt.Errorf("checkpoint after a chunk of the run: %w", err)
+	}
+	tx, err := d.conn.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return fmt.Errorf("begin warehouse transaction: %w", err)
+	}
+	d.tx = tx
+	return nil
+}
+
+// loadingKey is the rawland.meta key of a stream's loading marker.
+func loadingKey(stream string) string { return "loading/" + stream }
+
+// dropLeftovers removes the rows of runs whose direct load stopped after
+// committing a chunk (their loading marker is still in rawland.meta): those
+// runs are pending, and the next transform loads them from their start.
+func dropLeftovers(ctx context.Context, tx *sql.Tx, log interface {
+	Warn(msg string, args ...any)
+}) error {
+	rows, err := tx.QueryContext(ctx, "SELECT key, value FROM rawland.meta WHERE key LIKE 'loading/%'")
+	if err != nil {
+		return fmt.Errorf("read loading markers: %w", err)
+	}
+	type marker struct{ key, stream, ids string }
+	var ms []marker
+	for rows.Next() {
+		var m marker
+		if err := rows.Scan(&m.key, &m.ids); err != nil {
+			rows.Close()
+			return err
+		}
+		m.stream = strings.TrimPrefix(m.key, "loading/")
+		ms = append(ms, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		var quoted []string
+		for _, id := range strings.Split(m.ids, ",") {
+			quoted = append(quoted, quoteString(id))
+		}
+		var n int64
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", m.stream).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("find the table of stream %s: %w", m.stream, err)
+		}
+		if n > 0 {
+			res, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s IN (%s)", tableName(m.stream), ColRunID, strings.Join(quoted, ", ")))
+			if err != nil {
+				return fmt.Errorf("remove the rows of an unfinished load of stream %s: %w", m.stream, err)
+			}
+			gone, _ := res.RowsAffected()
+			log.Warn("removed the rows of an unfinished load; its runs are loaded again", KeyStream, m.stream, "runs", m.ids, "rows", gone)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM rawland.meta WHERE key = ?", m.key); err != nil {
+			return fmt.Errorf("remove loading marker: %w", err)
 		}
 	}
 	return nil

@@ -242,7 +242,7 @@ func (rs *runSet) finish(ctx context.Context, reports []string, start time.Time,
 func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun) ([]RunReport, error) {
 	if t.direct() {
 		rrs, err := t.loadDirect(ctx, s, runs)
-		if !errors.Is(err, errDirectRefused) && !errors.Is(err, errNotDirect) {
+		if !errors.Is(err, errDirectRefused) {
 			return rrs, err
 		}
 		t.o.Logger.Info("loading the runs through the staging table", KeyStream, s.Stream, "why", err.Error())

@@ -12,10 +12,6 @@ import (
 	"github.com/rawland/rawland/state"
 )
 
-// errNotDirect says the table already holds rows of the runs to load, so
-// the direct path could not tell the new rows from the old ones.
-var errNotDirect = errors.New("the table already holds rows of these runs")
-
 // direct reports whether runs are loaded by the direct path (direct.go).
 func (t *transformer) direct() bool { return !t.o.staged && t.o.mode == loadArrow }
 
@@ -28,6 +24,58 @@ func (t *transformer) direct() bool { return !t.o.staged && t.o.mode == loadArro
 func (t *transformer) loadDirect(ctx context.Context, s *Schema, runs []landedRun) ([]RunReport, error) {
 	start := time.Now()
 	rs := newRunSet(t, s, runs)
+	tx, err := t.w.conn.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin warehouse transaction: %w", err)
+	}
+	d := newDirectLoad(t.w.conn, tx, s, rs.batchRuns(), rs.landed())
+	if t.o.chunkRows > 0 {
+		d.chunk = t.o.chunkRows
+	}
+	// a panic rolls back too (as in inTx); committed chunks keep their
+	// marker and are removed when the warehouse is next opened
+	done := false
+	defer func() {
+		if !done {
+			d.tx.Rollback()
+		}
+	}()
+	reports, staged, err := t.loadDirectTx(ctx, s, rs, d)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		if err = d.tx.Commit(); err != nil {
+			err = fmt.Errorf("commit warehouse transaction: %w", err)
+		}
+	}
+	done = true
+	if err != nil {
+		if rerr := d.tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			err = errors.Join(err, fmt.Errorf("roll back: %w", rerr))
+		}
+		if d.rotated > 0 {
+			// chunks of the run were committed: remove them now, so that
+			// what the other streams did can be published without them
+			cerr := t.w.inTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error { return dropLeftovers(ctx, tx, t.o.Logger) })
+			if cerr != nil {
+				t.dirty = fmt.Errorf("rows of an unfinished load of stream %s could not be removed (the next transform removes them): %w", s.Stream, cerr)
+				err = errors.Join(err, t.dirty)
+			}
+		}
+		return nil, err
+	}
+	if err := rs.finish(ctx, reports, start, staged); err != nil {
+		return rs.rrs, err
+	}
+	return rs.rrs, nil
+}
+
+// loadDirectTx appends the runs' valid rows, settles them and marks the
+// runs transformed; the caller commits d.tx.
+func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d *directLoad) ([]string, time.Duration, error) {
+	start := time.Now()
+	runs := rs.runs
 	tbl := tableName(s.Stream)
 	br := rs.batchRuns()
 	ids := make([]string, len(br))
@@ -35,84 +83,76 @@ func (t *transformer) loadDirect(ctx context.Context, s *Schema, runs []landedRu
 		ids[i] = quoteString(r.id)
 	}
 	mine := fmt.Sprintf("%s IN (%s)", ColRunID, strings.Join(ids, ", "))
-	var reports []string
-	var staged time.Duration
-	err := t.w.inTx(ctx, func(tx *sql.Tx) error {
-		var before, theirs int64
-		if err := tx.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE %s) FROM %s", mine, tbl)).Scan(&before, &theirs); err != nil {
-			return fmt.Errorf("count the table's rows: %w", err)
-		}
-		if theirs > 0 {
-			return errNotDirect
-		}
-		if err := createQuarStage(ctx, tx); err != nil {
-			return err
-		}
-		if err := createKeyCand(ctx, tx, s); err != nil {
-			return err
-		}
-		st := newStager(s, t.w, tx, t.o.Workers, t.o.BatchSize, t.o.mode)
-		st.afterBatch = t.o.afterBatch
-		st.direct = newDirectLoad(tx, s, br, rs.landed())
-		err := st.stage(ctx, rs.feed(ctx), rs.sink)
-		if cerr := rs.qw.close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		staged = time.Since(start)
-		distinct := st.direct.cands == 0
-		if !distinct {
-			// the Bloom filter's candidates: does any key really repeat?
-			var on []string
-			for _, k := range pkCols(s) {
-				on = append(on, "n."+k+" = c."+k)
-			}
-			var repeats int64
-			q := fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM %s n SEMI JOIN %s c ON %s WHERE n.%s
-GROUP BY ALL HAVING count(*) > 1)`, tbl, keyCandTbl, strings.Join(on, " AND "), mine)
-			q = strings.Replace(q, "SELECT 1 FROM", "SELECT "+prefixed("n.", pkCols(s))+" FROM", 1)
-			if err := tx.QueryRowContext(ctx, q).Scan(&repeats); err != nil {
-				return fmt.Errorf("check repeated keys: %w", err)
-			}
-			distinct = repeats == 0
-		}
-		kind := runs[0].run.Kind
-		hook := len(runs) == 1 && kind == state.KindReconcile && t.o.AfterRun != nil
-		if hook {
-			if err := snapshotKeys(ctx, t.w, tx, s, rs.qkeys, tbl+" WHERE "+mine); err != nil {
-				return err
-			}
-		}
-		mcs, err := settle(ctx, tx, s, br, kind, st.direct.appended, before == 0, distinct)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO rawland.quarantine SELECT * FROM temp.main."+quarTbl); err != nil {
-			return fmt.Errorf("quarantine: %w", err)
-		}
-		if hook {
-			out, err := t.o.AfterRun(ctx, tx, runs[0].run, tbl)
-			if err != nil {
-				return fmt.Errorf("reconcile hook: %w", err)
-			}
-			if len(out) > 0 && json.Valid(out) {
-				rs.rrs[0].Reconcile = out
-			}
-		}
-		if reports, err = rs.mark(ctx, tx, mcs); err != nil {
-			return err
-		}
-		return dropTemp(ctx, tx, quarTbl, keyCandTbl, SnapshotKeysTable)
-	})
+	var before int64
+	if err := d.tx.QueryRowContext(ctx, "SELECT count(*) FROM "+tbl).Scan(&before); err != nil {
+		return nil, 0, fmt.Errorf("count the table's rows: %w", err)
+	}
+	if err := createQuarStage(ctx, d.tx); err != nil {
+		return nil, 0, err
+	}
+	if err := createKeyCand(ctx, d.tx, s); err != nil {
+		return nil, 0, err
+	}
+	st := newStager(s, t.w, d.tx, t.o.Workers, t.o.BatchSize, t.o.mode)
+	st.afterBatch = t.o.afterBatch
+	st.direct = d
+	err := st.stage(ctx, rs.feed(ctx), rs.sink)
+	if cerr := rs.qw.close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if err := rs.finish(ctx, reports, start, staged); err != nil {
-		return rs.rrs, err
+	staged := time.Since(start)
+	tx := d.tx
+	distinct := d.cands == 0
+	if !distinct {
+		// the Bloom filter's candidates: does any key really repeat?
+		var on []string
+		for _, k := range pkCols(s) {
+			on = append(on, "n."+k+" = c."+k)
+		}
+		var repeats int64
+		q := fmt.Sprintf(`SELECT count(*) FROM (SELECT %s FROM %s c JOIN %s n ON %s WHERE n.%s
+GROUP BY ALL HAVING count(*) > 1)`, prefixed("c.", pkCols(s)), keyCandTbl, tbl, strings.Join(on, " AND "), mine)
+		if err := tx.QueryRowContext(ctx, q).Scan(&repeats); err != nil {
+			return nil, 0, fmt.Errorf("check repeated keys: %w", err)
+		}
+		distinct = repeats == 0
 	}
-	return rs.rrs, nil
+	kind := runs[0].run.Kind
+	hook := len(runs) == 1 && kind == state.KindReconcile && t.o.AfterRun != nil
+	if hook {
+		if err := snapshotKeys(ctx, t.w, tx, s, rs.qkeys, tbl+" WHERE "+mine); err != nil {
+			return nil, 0, err
+		}
+	}
+	mcs, err := settle(ctx, tx, s, br, kind, d.appended, before == 0, distinct)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO rawland.quarantine SELECT * FROM temp.main."+quarTbl); err != nil {
+		return nil, 0, fmt.Errorf("quarantine: %w", err)
+	}
+	if hook {
+		out, err := t.o.AfterRun(ctx, tx, runs[0].run, tbl)
+		if err != nil {
+			return nil, 0, fmt.Errorf("reconcile hook: %w", err)
+		}
+		if len(out) > 0 && json.Valid(out) {
+			rs.rrs[0].Reconcile = out
+		}
+	}
+	reports, err := rs.mark(ctx, tx, mcs)
+	if err != nil {
+		return nil, 0, err
+	}
+	if d.rotated > 0 {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM rawland.meta WHERE key = ?", loadingKey(s.Stream)); err != nil {
+			return nil, 0, fmt.Errorf("remove loading marker: %w", err)
+		}
+	}
+	return reports, staged, dropTemp(ctx, tx, quarTbl, keyCandTbl, SnapshotKeysTable)
 }
 
 // prefixed joins names, each with prefix.

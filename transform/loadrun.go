@@ -29,7 +29,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 	log := t.o.Logger.With(KeyStream, s.Stream, KeyRunID, run.ID)
 	if t.direct() {
 		rrs, err := t.loadDirect(ctx, s, []landedRun{{run: run, dir: dir}})
-		if !errors.Is(err, errDirectRefused) && !errors.Is(err, errNotDirect) {
+		if !errors.Is(err, errDirectRefused) {
 			if len(rrs) == 1 {
 				rr = rrs[0]
 			}

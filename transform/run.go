@@ -71,6 +71,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err := refreshRuns(ctx, w, o.Runs); err != nil {
 		o.Logger.Warn("refresh rawland.runs", "error", err)
 	}
+	if t.dirty != nil {
+		return rep, errors.Join(rep.Err(), t.dirty)
+	}
 	// what the streams committed is published even when one of them failed
 	if err := w.publishAndClose(ctx, o); err != nil {
 		return rep, errors.Join(rep.Err(), err)
@@ -82,6 +85,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 type transformer struct {
 	o Options
 	w *warehouse
+	// dirty is set when rows of an unfinished direct load could not be
+	// removed (direct.go): the working database is then not published.
+	dirty error
 }
 
 // stream transforms one stream's pending runs in order; it stops at the
@@ -190,6 +196,9 @@ func transformedRuns(ctx context.Context, w *warehouse, stream string) (map[stri
 // every committed run is transformed again.
 func dropStream(ctx context.Context, tx *sql.Tx, stream string) error {
 	if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+tableName(stream)); err != nil {
+		return fmt.Errorf("rebuild %s: %w", stream, err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rawland.meta WHERE key = ?", loadingKey(stream)); err != nil {
 		return fmt.Errorf("rebuild %s: %w", stream, err)
 	}
 	for _, tbl := range []string{"transformed", "quarantine", "drift"} {

@@ -184,6 +184,10 @@ func openForWrite(ctx context.Context, o Options) (*warehouse, error) {
 		w.close()
 		return nil, err
 	}
+	if err := w.inTx(ctx, func(tx *sql.Tx) error { return dropLeftovers(ctx, tx, o.Logger) }); err != nil {
+		w.close()
+		return nil, err
+	}
 	return w, nil
 }
 

@@ -1,0 +1,106 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rawland/rawland/state"
+)
+
+// chunkedRun is one run with in-run duplicates and a quarantined record,
+// long enough to be appended in several transactions with the tests'
+// chunk size of 3 rows and batch size of 2.
+func chunkedRun() []string {
+	var recs []string
+	for i := 1; i <= 12; i++ {
+		recs = append(recs, item(i, fmt.Sprintf("v%d", i), t1))
+	}
+	return append(recs, item(3, "newer", t2), `{"id":"bad"}`, item(5, "same cursor, last landed", t1), item(14, "x", ""))
+}
+
+// TestDirectLoadInChunks checks that a run appended in several
+// transactions ends exactly as the staged merge of the same run, and that
+// a load stopped after some chunks were committed leaves nothing behind:
+// the rows are removed (at once, or when the warehouse is next opened
+// after a crash) and the next transform loads the run from its start.
+func TestDirectLoadInChunks(t *testing.T) {
+	tables := func(e *env) [][]string {
+		return e.query(`SELECT id, v, _rawland_cursor FROM main."items" ORDER BY id`)
+	}
+	report := func(e *env) string {
+		return e.one(`SELECT report->>'$.inserted' || '/' || (report->>'$.duplicates') || '/' || (report->>'$.quarantined') FROM rawland.transformed ORDER BY run_id DESC LIMIT 1`)
+	}
+	newItems := func() *env {
+		e := newEnv(t, map[string]streamSpec{"items": {schema: itemSchema, cursor: "updated_at"}})
+		e.land("items", state.KindIngest, item(1, "before", t1), item(2, "before", t3))
+		e.transform()
+		e.land("items", state.KindIngest, chunkedRun()...)
+		return e
+	}
+	staged := newItems()
+	staged.transform(func(o *Options) { o.staged = true })
+	want, wantReport := tables(staged), report(staged)
+
+	t.Run("chunked", func(t *testing.T) {
+		e := newItems()
+		e.transform(func(o *Options) { o.chunkRows = 3; o.BatchSize = 2 })
+		if got := tables(e); !reflect.DeepEqual(got, want) {
+			t.Errorf("rows:\ngot  %v\nwant %v", got, want)
+		}
+		if got := report(e); got != wantReport {
+			t.Errorf("report %s, want %s", got, wantReport)
+		}
+	})
+	t.Run("stopped after chunks were committed", func(t *testing.T) {
+		e := newItems()
+		ctx, cancel := context.WithCancel(context.Background())
+		batches := 0
+		o := e.options()
+		o.chunkRows, o.BatchSize = 3, 2
+		o.afterBatch = func() {
+			if batches++; batches == 5 {
+				cancel()
+			}
+		}
+		if _, err := Run(ctx, o); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run: %v, want cancelled", err)
+		}
+		if got := e.one(`SELECT count(*) FROM main."items"`); got != "2" {
+			t.Fatalf("after the stopped load the table has %s rows, want the 2 from before", got)
+		}
+		e.transform()
+		if got := tables(e); !reflect.DeepEqual(got, want) {
+			t.Errorf("rows after the next transform:\ngot  %v\nwant %v", got, want)
+		}
+	})
+	t.Run("crashed after chunks were committed", func(t *testing.T) {
+		e := newItems()
+		batches := 0
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "crash") {
+					t.Fatalf("recovered %v, want the test's crash", r)
+				}
+			}()
+			e.transform(func(o *Options) {
+				o.chunkRows, o.BatchSize = 3, 2
+				o.afterBatch = func() {
+					if batches++; batches == 5 {
+						panic("crash")
+					}
+				}
+			})
+		}()
+		e.transform()
+		if got := tables(e); !reflect.DeepEqual(got, want) {
+			t.Errorf("rows after the next transform:\ngot  %v\nwant %v", got, want)
+		}
+		if got := report(e); got != wantReport {
+			t.Errorf("report %s, want %s", got, wantReport)
+		}
+	})
+}
