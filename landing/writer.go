@@ -277,26 +277,34 @@ func (w *Writer) Abort() error {
 // whitespace (between tokens) that must go for it to fit on one line.
 // Hand-written because json.Compact runs the full JSON state machine on
 // every record, while most upstreams send records without such whitespace
-// (spaces inside strings are common and must stay); this loop only tracks
-// whether it is inside a string.
+// (spaces inside strings are common and must stay). Outside strings it
+// looks at each byte; a string is skipped to its closing quote with
+// bytes.IndexByte: the first quote not escaped by an odd run of
+// backslashes (as a byte-by-byte walk that skips the byte after each
+// backslash would find it). An unterminated string runs to the end.
 func hasWhitespaceOutsideStrings(b []byte) bool {
-	inStr := false
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++ // skip the escaped byte
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			return true
+		case '"':
+			j := i + 1
+			for {
+				k := bytes.IndexByte(b[j:], '"')
+				if k < 0 {
+					return false
+				}
+				j += k
+				n := 0
+				for p := j - 1; p > i && b[p] == '\\'; p-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+				j++
+			}
+			i = j
 		}
 	}
 	return false
