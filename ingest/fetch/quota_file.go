@@ -27,7 +27,10 @@ import (
 // runs, parallel streams) therefore draw from one budget, wait for one
 // "quota exhausted until T", and see one open breaker. The lock is held only
 // for the read-modify-write, never while sleeping: a request reserves its
-// slot, releases the lock, then sleeps until the slot.
+// slot, releases the lock, then sleeps until the slot. Each process keeps
+// the lock file open and re-reads the JSON file only when the path names
+// another file than the one it last read (see cachedState): an update that
+// changes nothing costs a few system calls, not an open, read and parse.
 
 // stateVersion is the quota file format version; a file of another version
 // is ignored and replaced.
