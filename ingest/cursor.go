@@ -8,6 +8,7 @@ import (
 
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/internal/cursorval"
+	"github.com/tidwall/gjson"
 )
 
 // Cursor values (internal/cursorval) are read in any time format the
@@ -33,8 +34,8 @@ func newCursorRules(c *config.Cursor) cursorRules {
 // config gives the cursor (a wrong kind fails the run on first sight).
 func (r cursorRules) read(s string) (cursorval.Value, error) {
 	v, err := cursorval.Read(s, r.c.ValueFormat, r.hint)
-	if err != nil {
-		return v, err
+	if err != nil || r.c.Type == cursorval.Unknown || v.Kind == r.c.Type {
+		return v, err // the message of check is built only on failure
 	}
 	return v, r.check(v, fmt.Sprintf("holds %q", s))
 }
@@ -103,6 +104,7 @@ var errCaughtUp = errors.New("caught up: the page reaches back to the cursor")
 type tracker struct {
 	rules  cursorRules
 	field  string // "" = no cursor (reconcile, streams without one)
+	gpath  string // field as a gjson path ("" = not compiled yet)
 	sp     span
 	client bool // filter: client
 	desc   bool // order: desc
@@ -135,7 +137,7 @@ func (t *tracker) page(recs []json.RawMessage) ([]json.RawMessage, bool, error) 
 	kept := recs[:0:0]
 	lastBehind := false // the page's last dated record is at or behind from
 	for _, rec := range recs {
-		s, err := stringAt(validDoc(rec), t.field)
+		s, err := t.fieldText(rec)
 		if err != nil {
 			return nil, false, fmt.Errorf("cursor field %s: %w", t.field, err)
 		}
@@ -187,6 +189,37 @@ func (t *tracker) page(recs []json.RawMessage) ([]json.RawMessage, bool, error) 
 		kept = append(kept, rec)
 	}
 	return kept, t.client && t.desc && lastBehind, nil
+}
+
+// fieldText is the cursor field's value in rec as text, exactly as
+// stringAt reads it ("" when missing or null); a plain ASCII string and a
+// number, which is what cursor fields hold, are read in place without
+// decoding, anything else goes through stringAt.
+func (t *tracker) fieldText(rec json.RawMessage) (string, error) {
+	if t.gpath == "" {
+		t.gpath = gjsonPath(pathSteps(t.field))
+	}
+	r := gjson.GetBytes(rec, t.gpath)
+	switch {
+	case !r.Exists() || r.Type == gjson.Null:
+		return "", nil
+	case r.Type == gjson.Number:
+		return r.Raw, nil
+	case r.Type == gjson.String && plainASCII(r.Raw):
+		return r.Str, nil
+	}
+	return stringAt(validDoc(rec), t.field)
+}
+
+// plainASCII reports whether a raw JSON string has no escape and no
+// non-ASCII byte: its text is the bytes between the quotes.
+func plainASCII(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // result is the new cursor: the largest of before, what landed and, for a

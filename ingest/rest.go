@@ -184,6 +184,9 @@ func walk(ctx context.Context, d Doer, w walkSpec, sink func(batch) error) (seen
 			return nil, fmt.Errorf("page %d: %w", n, err)
 		}
 		doc := newDoc(resp.Body)
+		if resp.ValidJSON {
+			doc = validDoc(resp.Body) // the client validated it already
+		}
 		recs, err := extractRecords(doc, w.l.records)
 		if errors.Is(err, errRecordsAbsent) {
 			return nil, &TruncatedError{Stream: w.stream, Page: n, URL: resp.URL, Err: err,

@@ -26,9 +26,10 @@ type Options struct {
 }
 
 // Writer streams one run's records into rolled JSON-lines part files in the
-// run's staging area of the zone's backend. Memory stays at one buffered
-// part (and the backend's upload buffers), whatever the stream's size. Not
-// safe for concurrent use.
+// run's staging area of the zone's backend. Memory stays at the open part's
+// two 256 KiB buffers (one of them being written to the backend in the
+// background: see chunkWriter), the page log's buffer and the backend's
+// upload buffers, whatever the stream's size. Not safe for concurrent use.
 type Writer struct {
 	ctx           context.Context
 	store         Backend
@@ -36,11 +37,12 @@ type Writer struct {
 	opts          Options
 	man           Manifest
 	pages         File
+	pagesBuf      *bufio.Writer // the page log, flushed by Finish
 	pagesEnc      *json.Encoder
 
 	// the open part
 	f      File
-	buf    *bufio.Writer
+	buf    *chunkWriter
 	comp   io.WriteCloser
 	sum    hash.Hash
 	cw     *countWriter
@@ -71,7 +73,8 @@ func NewWriterContext(ctx context.Context, z Zone, stream, runID string, m Manif
 	if m.StartedAt.IsZero() {
 		m.StartedAt = time.Now().UTC()
 	}
-	return &Writer{ctx: ctx, store: store, stream: stream, runID: runID, opts: opts, man: m, pages: pages, pagesEnc: json.NewEncoder(pages)}, nil
+	pb := bufio.NewWriterSize(pages, 32<<10)
+	return &Writer{ctx: ctx, store: store, stream: stream, runID: runID, opts: opts, man: m, pages: pages, pagesBuf: pb, pagesEnc: json.NewEncoder(pb)}, nil
 }
 
 // Write appends one record. rec must be one JSON value; insignificant
@@ -158,7 +161,7 @@ func (w *Writer) openPart() error {
 	}
 	w.f, w.sum = f, sha256.New()
 	w.cw = &countWriter{w: io.MultiWriter(f, w.sum)}
-	w.buf = bufio.NewWriterSize(w.cw, 256<<10)
+	w.buf = newChunkWriter(w.cw, 256<<10)
 	w.part = FileInfo{Name: name}
 	w.comp = nil
 	switch w.opts.Compression {
@@ -235,6 +238,10 @@ func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
 		return w.man, err
 	}
 	w.closed = true
+	if err := w.pagesBuf.Flush(); err != nil {
+		w.pages.Abort()
+		return w.man, fmt.Errorf("write page log of run %s: %w", w.runID, err)
+	}
 	if err := w.pages.Commit(); err != nil {
 		return w.man, fmt.Errorf("commit page log of run %s: %w", w.runID, err)
 	}
@@ -263,6 +270,7 @@ func (w *Writer) Finish(cursorAfter string, complete bool) (Manifest, error) {
 func (w *Writer) Abort() error {
 	w.waitSyncs()
 	if w.f != nil {
+		w.buf.wait() // no write may be in flight to the file removed
 		w.f.Abort()
 		w.f = nil
 	}
@@ -277,26 +285,34 @@ func (w *Writer) Abort() error {
 // whitespace (between tokens) that must go for it to fit on one line.
 // Hand-written because json.Compact runs the full JSON state machine on
 // every record, while most upstreams send records without such whitespace
-// (spaces inside strings are common and must stay); this loop only tracks
-// whether it is inside a string.
+// (spaces inside strings are common and must stay). Outside strings it
+// looks at each byte; a string is skipped to its closing quote with
+// bytes.IndexByte: the first quote not escaped by an odd run of
+// backslashes (as a byte-by-byte walk that skips the byte after each
+// backslash would find it). An unterminated string runs to the end.
 func hasWhitespaceOutsideStrings(b []byte) bool {
-	inStr := false
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++ // skip the escaped byte
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			return true
+		case '"':
+			j := i + 1
+			for {
+				k := bytes.IndexByte(b[j:], '"')
+				if k < 0 {
+					return false
+				}
+				j += k
+				n := 0
+				for p := j - 1; p > i && b[p] == '\\'; p-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+				j++
+			}
+			i = j
 		}
 	}
 	return false

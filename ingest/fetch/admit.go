@@ -20,10 +20,16 @@ func (c *Client) admit(ctx context.Context) (gateDecision, error) {
 	for range maxGateRounds * 10 {
 		// Wait out pauses before taking a budget slot, so slots are not
 		// hoarded during a pause and spent in a burst when it ends.
-		w, err := c.waitClear(ctx, waited)
+		// Without a budget nothing comes between the wait and the gate's
+		// commit: both happen in one update of the quota state.
+		noBudget := c.rateLimit == nil
+		w, clear, err := c.waitClear(ctx, waited, noBudget)
 		waited += w
 		if err != nil {
 			return gateDecision{}, err
+		}
+		if noBudget {
+			return clear, nil
 		}
 		if c.rateLimit != nil && c.limiter == nil {
 			// The shared budget: the slot is taken in the same update as
@@ -76,23 +82,29 @@ func (c *Client) admit(ctx context.Context) (gateDecision, error) {
 
 // waitClear sleeps while the source is paused, locked or its quota is used
 // up; waited is how long this request already waited (bounded by MaxWait).
-func (c *Client) waitClear(ctx context.Context, waited time.Duration) (time.Duration, error) {
+// With commit, the update that finds the source clear also commits the
+// gate (as admit's own update would) and returns its decision.
+func (c *Client) waitClear(ctx context.Context, waited time.Duration, commit bool) (time.Duration, gateDecision, error) {
 	var total time.Duration
 	counted := false
 	for range maxGateRounds {
 		var d gateDecision
 		now := c.now()
 		if err := c.store.update(func(s *quotaState) {
-			d = s.gate(now, false, c.breaker, c.probeLease, c.store.file())
+			file := c.store.file()
+			d = s.gate(now, false, c.breaker, c.probeLease, file)
+			if commit && d.lock == nil && d.wait <= 0 {
+				d = s.gate(now, true, c.breaker, c.probeLease, file)
+			}
 		}); err != nil {
-			return total, fmt.Errorf("source %s: read quota state: %w", c.source, err)
+			return total, gateDecision{}, fmt.Errorf("source %s: read quota state: %w", c.source, err)
 		}
 		if d.lock != nil {
 			c.stats.refused.Add(1)
-			return total, d.lock
+			return total, gateDecision{}, d.lock
 		}
 		if d.wait <= 0 {
-			return total, nil
+			return total, d, nil
 		}
 		limit := c.maxWait - waited - total
 		if c.realClock {
@@ -101,18 +113,18 @@ func (c *Client) waitClear(ctx context.Context, waited time.Duration) (time.Dura
 			}
 		}
 		if d.wait > limit {
-			return total, &QuotaExhaustedError{Source: c.source, Until: d.until, Reason: d.reason, Limit: max(limit, 0)}
+			return total, gateDecision{}, &QuotaExhaustedError{Source: c.source, Until: d.until, Reason: d.reason, Limit: max(limit, 0)}
 		}
 		if !counted {
 			c.stats.quotaWaits.Add(1)
 			counted = true
 		}
 		if err := c.sleep(ctx, d.wait); err != nil {
-			return total, err
+			return total, gateDecision{}, err
 		}
 		total += d.wait
 	}
-	return total, &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "still blocked after many waits", Limit: c.maxWait}
+	return total, gateDecision{}, &QuotaExhaustedError{Source: c.source, Until: c.now(), Reason: "still blocked after many waits", Limit: c.maxWait}
 }
 
 // waitBudget takes a slot of the in-process budget (golang.org/x/time/rate),

@@ -259,7 +259,8 @@ func (c *Client) attempt(ctx context.Context, p *prepared, n int) outcome {
 
 	switch {
 	case status >= 200 && status < 300:
-		if malformedJSON(ct, body) {
+		malformed, oneDoc := checkJSON(ct, body)
+		if malformed {
 			o.err = fmt.Errorf("%s %s: %d answer whose JSON body does not parse (truncated?) after %d %s: %w",
 				p.method, p.redactedURL, status, n, plural(n, "attempt"), ErrMalformedBody)
 			o.retry = true
@@ -273,6 +274,7 @@ func (c *Client) attempt(ctx context.Context, p *prepared, n int) outcome {
 			URL:        redactURL(resp.Request.URL, c.secrets),
 			Attempts:   n,
 			Latency:    o.latency,
+			ValidJSON:  oneDoc,
 		}
 		return o
 	case throttled || retryableStatus(status) || retryableStatusBody(status, ct, body):

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,7 +27,10 @@ import (
 // runs, parallel streams) therefore draw from one budget, wait for one
 // "quota exhausted until T", and see one open breaker. The lock is held only
 // for the read-modify-write, never while sleeping: a request reserves its
-// slot, releases the lock, then sleeps until the slot.
+// slot, releases the lock, then sleeps until the slot. Each process keeps
+// the lock file open and re-reads the JSON file only when the path names
+// another file than the one it last read (see cachedState): an update that
+// changes nothing costs a few system calls, not an open, read and parse.
 
 // stateVersion is the quota file format version; a file of another version
 // is ignored and replaced.
@@ -61,11 +65,32 @@ func quotaFileBase(source string) string {
 type fileStore struct {
 	dir, path, lockPath string
 	source              string
-	// mu serialises this process's updates: flock locks belong to open
-	// file descriptions, and this keeps one per update anyway.
+	// mu serialises this process's updates (flock locks belong to open
+	// file descriptions, and lock is shared by them) and guards the fields
+	// below.
 	mu sync.Mutex
 	// corrupt is called when the file could not be read and was reset.
 	corrupt func(error)
+	// lock is the open lock file, kept between updates (see lockHeld).
+	lock *os.File
+	// cache is the state as last read from the file, nil when unknown.
+	cache *cachedState
+}
+
+// cachedState is the quota file as one update read it. The file is only
+// ever replaced by rename, never written in place, so while the path names
+// the same file (same inode, size and modification time) its contents are
+// these; pinned keeps that file open so that its inode number cannot be
+// reused by a later file while the cache refers to it. An update then
+// costs one stat(2) instead of opening, reading and parsing the file.
+type cachedState struct {
+	pinned *os.File
+	info   os.FileInfo
+	st     quotaState
+}
+
+func (c *cachedState) fresh(info os.FileInfo) bool {
+	return os.SameFile(c.info, info) && c.info.Size() == info.Size() && c.info.ModTime().Equal(info.ModTime())
 }
 
 var _ stateStore = (*fileStore)(nil)
@@ -92,18 +117,18 @@ func (f *fileStore) file() string { return f.path }
 func (f *fileStore) update(fn func(s *quotaState)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	lf, err := os.OpenFile(f.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	lf, err := f.lockHeld()
 	if err != nil {
-		return fmt.Errorf("open quota lock: %w", err)
-	}
-	defer lf.Close() // closing also releases the flock
-	if err := lockFile(lf); err != nil {
-		return fmt.Errorf("lock %s: %w", f.lockPath, err)
+		return err
 	}
 	defer unlockFile(lf)
 
-	st, raw := f.read()
+	st, raw, parsed := f.read()
+	before := st
 	fn(&st)
+	if parsed && st == before {
+		return nil // unchanged: nothing to write
+	}
 	out, err := json.MarshalIndent(&st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode quota state: %w", err)
@@ -112,34 +137,98 @@ func (f *fileStore) update(fn func(s *quotaState)) error {
 	if bytes.Equal(out, raw) {
 		return nil
 	}
+	f.dropCache()
 	return f.write(out)
 }
 
+// lockHeld takes the exclusive flock on the lock file, which stays open
+// between updates. If the path no longer names the file locked (someone
+// deleted or replaced it), the lock is taken again on the file the path
+// names now: every process locks the same file.
+func (f *fileStore) lockHeld() (*os.File, error) {
+	for range 10 {
+		if f.lock == nil {
+			lf, err := os.OpenFile(f.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("open quota lock: %w", err)
+			}
+			f.lock = lf
+		}
+		if err := lockFile(f.lock); err != nil {
+			f.lock.Close()
+			f.lock = nil
+			return nil, fmt.Errorf("lock %s: %w", f.lockPath, err)
+		}
+		held, err := f.lock.Stat()
+		if err == nil {
+			var named os.FileInfo
+			if named, err = os.Stat(f.lockPath); err == nil && os.SameFile(held, named) {
+				return f.lock, nil
+			}
+		}
+		f.lock.Close() // also releases the flock
+		f.lock = nil
+	}
+	return nil, fmt.Errorf("lock %s: the lock file keeps being replaced", f.lockPath)
+}
+
 // read returns the stored state (a fresh one if there is none or it cannot
-// be used) and the bytes it was read from.
-func (f *fileStore) read() (quotaState, []byte) {
+// be used), the bytes it was read from (nil when they are the cached
+// state's), and whether the state is exactly the file's.
+func (f *fileStore) read() (quotaState, []byte, bool) {
 	fresh := quotaState{Version: stateVersion, Source: f.source}
-	raw, err := os.ReadFile(f.path)
+	info, err := os.Stat(f.path)
+	if err == nil && f.cache != nil && f.cache.fresh(info) {
+		return f.cache.st, nil, true
+	}
+	f.dropCache()
 	if errors.Is(err, fs.ErrNotExist) {
-		return fresh, nil
+		return fresh, nil, false
+	}
+	var raw []byte
+	var pinned *os.File
+	if err == nil {
+		if pinned, err = os.Open(f.path); err == nil {
+			if info, err = pinned.Stat(); err == nil {
+				raw, err = io.ReadAll(pinned)
+			}
+			if err != nil {
+				pinned.Close()
+			}
+		}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return fresh, nil, false // replaced and removed meanwhile
 	}
 	if err != nil {
 		f.corrupt(err)
-		return fresh, nil
+		return fresh, nil, false
 	}
 	var st quotaState
 	if err := json.Unmarshal(raw, &st); err != nil {
+		pinned.Close()
 		f.corrupt(fmt.Errorf("parse %s: %w", f.path, err))
-		return fresh, raw
+		return fresh, raw, false
 	}
 	if st.Version != stateVersion {
+		pinned.Close()
 		f.corrupt(fmt.Errorf("%s has format version %d, want %d", f.path, st.Version, stateVersion))
-		return fresh, raw
+		return fresh, raw, false
 	}
 	if st.Source == "" {
+		pinned.Close()
 		st.Source = f.source
+		return st, raw, false // rewritten with the source on the first change
 	}
-	return st, raw
+	f.cache = &cachedState{pinned: pinned, info: info, st: st}
+	return st, raw, true
+}
+
+func (f *fileStore) dropCache() {
+	if f.cache != nil {
+		f.cache.pinned.Close()
+		f.cache = nil
+	}
 }
 
 func (f *fileStore) write(data []byte) error {

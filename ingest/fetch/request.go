@@ -50,6 +50,10 @@ type Response struct {
 	// Latency is the time of the successful attempt, from sending the
 	// request to the last byte of the body.
 	Latency time.Duration
+	// ValidJSON reports that Body was checked to be one valid JSON
+	// document (gjson.ValidBytes), so that the caller need not check again;
+	// false says nothing (not JSON, NDJSON, or not checked).
+	ValidJSON bool
 }
 
 // prepared is a Request checked once for all its attempts.

@@ -100,26 +100,38 @@ func retryableStatus(code int) bool {
 // values; newline-delimited JSON is accepted. That is what a truncated
 // response looks like.
 func malformedJSON(contentType string, body []byte) bool {
+	malformed, _ := checkJSON(contentType, body)
+	return malformed
+}
+
+// checkJSON is malformedJSON that also reports whether the body was found
+// to be one valid JSON document (gjson.ValidBytes), which spares the
+// caller validating it again.
+func checkJSON(contentType string, body []byte) (malformed, oneDoc bool) {
 	ct := strings.ToLower(contentType)
 	if strings.Contains(ct, "json-seq") {
-		return false
+		return false, false
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
-		return false
+		return false, false
 	}
 	if !strings.Contains(ct, "json") && trimmed[0] != '[' && trimmed[0] != '{' {
-		return false
+		return false, false
 	}
-	return !validJSONStream(trimmed)
+	// gjson's validator is several times faster than json.Valid and is on
+	// every page's path
+	if gjson.ValidBytes(trimmed) {
+		return false, true
+	}
+	return !validJSONStream(trimmed), false
 }
 
 func validJSONStream(b []byte) bool {
-	// gjson's validator is several times faster than json.Valid and is on
-	// every page's path; the stdlib decoder below handles NDJSON bodies
 	if gjson.ValidBytes(b) {
 		return true
 	}
+	// the stdlib decoder handles NDJSON bodies
 	dec := json.NewDecoder(bytes.NewReader(b))
 	// Each Decode consumes at least one byte, so len(b)+1 rounds suffice.
 	for range len(b) + 1 {
