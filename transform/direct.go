@@ -129,16 +129,21 @@ func newDirectLoad(conn *sql.Conn, tx *sql.Tx, s *Schema, runs []batchRun, expec
 		cols = append(cols, quoteIdent(f.name))
 	}
 	cols = append(cols, ColExtra, ColCursor, ColHash)
+	from := batchVw
 	run, landed := quoteString(runs[0].id), tsLiteral(runs[0].landedAt)
 	if len(runs) > 1 {
-		// the row's run is its _rawland_seq >> seqShift (loadbatch.go)
-		ids, ts := make([]string, len(runs)), make([]string, len(runs))
-		for i, r := range runs {
-			ids[i], ts[i] = quoteString(r.id), tsLiteral(r.landedAt)
+		// the row's run is its _rawland_seq >> seqShift (loadbatch.go),
+		// looked up in the batch's runs (createBatchRuns); the rows keep
+		// their landing order, which the settle's tie-break relies on
+		from = fmt.Sprintf("%s v JOIN %s r ON r.ord = (v.%s >> %d) ORDER BY v.%s", batchVw, batchRunsTbl, colSeq, seqShift, colSeq)
+		run, landed = "r.run_id", "r.landed_at"
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = c
+		if len(runs) > 1 {
+			sel[i] = "v." + c
 		}
-		at := fmt.Sprintf("[(%s >> %d) + 1]", colSeq, seqShift)
-		run = "([" + strings.Join(ids, ", ") + "]::VARCHAR[])" + at
-		landed = "([" + strings.Join(ts, ", ") + "])" + at
 	}
 	ids := make([]string, len(runs))
 	for i, r := range runs {
@@ -151,7 +156,7 @@ func newDirectLoad(conn *sql.Conn, tx *sql.Tx, s *Schema, runs []batchRun, expec
 			quoteString(loadingKey(s.Stream)), quoteString(strings.Join(ids, ","))),
 		insert: fmt.Sprintf("INSERT INTO %s (%s, %s, %s, %s) SELECT %s, %s, %s, NULL FROM %s",
 			tableName(s.Stream), strings.Join(cols, ", "), ColRunID, ColLandedAt, ColDeletedAt,
-			strings.Join(cols, ", "), run, landed, batchVw),
+			strings.Join(sel, ", "), run, landed, from),
 		keys:     newKeyFilter(expect),
 		appended: make([]int64, len(runs)),
 		chunk:    chunkRows,

@@ -93,6 +93,9 @@ func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d
 	if err := createKeyCand(ctx, d.tx, s); err != nil {
 		return nil, 0, err
 	}
+	if err := createBatchRuns(ctx, d.tx, br); err != nil {
+		return nil, 0, err
+	}
 	st := newStager(s, t.w, d.tx, t.o.Workers, t.o.BatchSize, t.o.mode)
 	st.afterBatch = t.o.afterBatch
 	st.direct = d
