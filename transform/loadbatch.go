@@ -249,15 +249,11 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 	}
 	start := time.Now()
 	rs := newRunSet(t, s, runs)
-	if err := createStage(ctx, t.w.conn, s); err != nil {
+	st, err := t.stagingStager(ctx, s)
+	if err != nil {
 		return nil, err
 	}
-	if err := createQuarStage(ctx, t.w.conn); err != nil {
-		return nil, err
-	}
-	st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
-	st.afterBatch = t.o.afterBatch
-	err := st.stage(ctx, rs.feed(ctx), rs.sink)
+	err = st.stage(ctx, rs.feed(ctx), rs.sink)
 	if cerr := rs.qw.close(); err == nil {
 		err = cerr
 	}

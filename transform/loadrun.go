@@ -43,14 +43,10 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 	// Stage the run outside its transaction (bisect.go): the valid rows go
 	// to the staging table, the invalid ones to the quarantine staging
 	// table. Nothing there is visible to anyone until the transaction.
-	if err := createStage(ctx, t.w.conn, s); err != nil {
+	st, err := t.stagingStager(ctx, s)
+	if err != nil {
 		return rr, err
 	}
-	if err := createQuarStage(ctx, t.w.conn); err != nil {
-		return rr, err
-	}
-	st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
-	st.afterBatch = t.o.afterBatch
 	qw := &quarantineWriter{conn: t.w.conn, stream: s.Stream, runID: run.ID, now: now}
 	defer qw.close()
 	drift := driftSet{}
@@ -83,7 +79,7 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 		return rr, err
 	}
 	log.Debug("run staged", KeyRecords, rr.Records, "took", time.Since(start).Round(time.Millisecond).String())
-	err := t.w.inTx(ctx, func(tx *sql.Tx) error {
+	err = t.w.inTx(ctx, func(tx *sql.Tx) error {
 		if err := qw.publish(ctx, tx); err != nil {
 			return err
 		}
@@ -131,6 +127,20 @@ func (t *transformer) loadRun(ctx context.Context, s *Schema, run state.Run, dir
 		"unchanged", rr.Unchanged, "stale", rr.Stale, "duplicates", rr.Duplicates, "quarantined", rr.Quarantined,
 		"drift", len(rr.Drift), "took", time.Since(start).Round(time.Millisecond).String())
 	return rr, nil
+}
+
+// stagingStager creates the (empty) staging and quarantine staging tables
+// and a stager that loads into them, outside any transaction.
+func (t *transformer) stagingStager(ctx context.Context, s *Schema) (*stager, error) {
+	if err := createStage(ctx, t.w.conn, s); err != nil {
+		return nil, err
+	}
+	if err := createQuarStage(ctx, t.w.conn); err != nil {
+		return nil, err
+	}
+	st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
+	st.afterBatch = t.o.afterBatch
+	return st, nil
 }
 
 // createStage creates the (empty) temp staging table for the stream.
