@@ -144,7 +144,13 @@ func insertArrow(ctx context.Context, conn *sql.Conn, tx execer, rec arrow.Recor
 
 // execArrow runs query, which reads the record batch as the view batchVw.
 func execArrow(ctx context.Context, conn *sql.Conn, tx execer, rec arrow.Record, query string) error {
-	rr, err := array.NewRecordReader(rec.Schema(), []arrow.Record{rec})
+	return execArrows(ctx, conn, tx, []arrow.Record{rec}, query)
+}
+
+// execArrows runs query, which reads the record batches (one schema) as
+// the view batchVw.
+func execArrows(ctx context.Context, conn *sql.Conn, tx execer, recs []arrow.Record, query string) error {
+	rr, err := array.NewRecordReader(recs[0].Schema(), recs)
 	if err != nil {
 		return err
 	}

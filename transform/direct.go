@@ -66,9 +66,11 @@ const keyCandTbl = "_rawland_key_candidates"
 type directLoad struct {
 	tx       *sql.Tx // the current transaction (rotate replaces it)
 	conn     *sql.Conn
-	rotated  int    // chunks committed
-	pending  int64  // rows appended since the last commit
-	chunk    int64  // rows per transaction (chunkRows)
+	rotated  int            // chunks committed
+	pending  int64          // rows appended since the last commit
+	chunk    int64          // rows per transaction (chunkRows)
+	held     []arrow.Record // batches gathered for the next INSERT (flush)
+	heldRows int64
 	marker   string // INSERT of the run's loading marker into rawland.meta
 	insert   string // INSERT INTO the table … SELECT … FROM batchVw
 	keys     keyFilter
@@ -194,35 +196,63 @@ func (st *stager) loadDirect(ctx context.Context, out *batchOut) error {
 		}
 		d.appended[seqs.Value(i)>>seqShift]++
 	}
+	// the candidates' keys are copied out first: DuckDB's scan of the
+	// batch may release its buffers
+	if len(cand) > 0 {
+		keys, err := keyRows(out.rec, st.s, cand)
+		if err != nil {
+			return fmt.Errorf("record key candidates: %w", err)
+		}
+		d.cands += len(cand)
+		err = execArrow(ctx, st.w.conn, d.tx, keys, "INSERT INTO "+keyCandTbl+" SELECT * FROM "+batchVw)
+		keys.Release()
+		if err != nil {
+			return fmt.Errorf("record key candidates: %w", err)
+		}
+	}
+	out.rec.Retain()
+	d.held = append(d.held, out.rec)
+	d.heldRows += out.rec.NumRows()
+	if d.heldRows >= min(groupRows, d.chunk) {
+		return d.flush(ctx, st.w.conn)
+	}
+	return nil
+}
+
+// groupRows is how many rows the loader gathers (from several of the
+// workers' batches) into one INSERT: each statement has a fixed cost
+// (registering the view, planning), and small batches keep the workers'
+// memory small. Measured on 1M users records: 2,000 rows per statement
+// 7.1–7.2 s, 8,000 5.7–6.0 s.
+const groupRows = 8000
+
+// flush appends the gathered batches to the table, in one statement.
+func (d *directLoad) flush(ctx context.Context, conn *sql.Conn) error {
+	if len(d.held) == 0 {
+		return nil
+	}
+	defer d.release()
 	if d.pending >= d.chunk {
 		if err := d.rotate(ctx); err != nil {
 			return err
 		}
 	}
-	d.pending += out.rec.NumRows()
-	// the candidates' keys are copied out first: DuckDB's scan of the
-	// batch may release its buffers
-	var keys arrow.Record
-	if len(cand) > 0 {
-		var err error
-		if keys, err = keyRows(out.rec, st.s, cand); err != nil {
-			return fmt.Errorf("record key candidates: %w", err)
-		}
-		defer keys.Release()
-	}
-	if err := execArrow(ctx, st.w.conn, d.tx, out.rec, d.insert); err != nil {
+	d.pending += d.heldRows
+	if err := execArrows(ctx, conn, d.tx, d.held, d.insert); err != nil {
 		if _, data := dataError(ctx, err); data {
 			return fmt.Errorf("%w: %w", errDirectRefused, err)
 		}
 		return err
 	}
-	if keys != nil {
-		d.cands += len(cand)
-		if err := execArrow(ctx, st.w.conn, d.tx, keys, "INSERT INTO "+keyCandTbl+" SELECT * FROM "+batchVw); err != nil {
-			return fmt.Errorf("record key candidates: %w", err)
-		}
-	}
 	return nil
+}
+
+// release drops the gathered batches.
+func (d *directLoad) release() {
+	for _, r := range d.held {
+		r.Release()
+	}
+	d.held, d.heldRows = d.held[:0], 0
 }
 
 // keyRows copies the primary key columns of rows of rec into a record of

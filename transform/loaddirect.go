@@ -100,6 +100,10 @@ func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d
 	st.afterBatch = t.o.afterBatch
 	st.direct = d
 	err := st.stage(ctx, rs.feed(ctx), rs.sink)
+	if err == nil {
+		err = d.flush(ctx, t.w.conn)
+	}
+	d.release()
 	if cerr := rs.qw.close(); err == nil {
 		err = cerr
 	}
