@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
@@ -169,8 +172,19 @@ func (rs *runSet) sink(b *batchOut) error {
 // runs' reports as JSON.
 func (rs *runSet) mark(ctx context.Context, tx *sql.Tx, mcs []mergeCounts) ([]string, error) {
 	reports := make([]string, len(rs.runs))
-	marks := make([]string, len(rs.runs))
-	args := make([]any, 0, 6*len(rs.runs))
+	// one Arrow batch (one statement, no SQL text per run) marks every run
+	// of the batch transformed
+	str := func() *array.StringBuilder { return array.NewStringBuilder(memory.DefaultAllocator) }
+	ts := func() *array.TimestampBuilder {
+		return array.NewTimestampBuilder(memory.DefaultAllocator, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"})
+	}
+	streams, ids, kinds, landed, at, reps := str(), str(), str(), ts(), ts(), str()
+	builders := []array.Builder{streams, ids, kinds, landed, at, reps}
+	defer func() {
+		for _, b := range builders {
+			b.Release()
+		}
+	}()
 	for i, p := range rs.runs {
 		rr, mc := &rs.rrs[i], mcs[i]
 		rr.Inserted, rr.Updated, rr.Unchanged, rr.Stale, rr.Duplicates, rr.Undeleted = mc.inserted, mc.updated, mc.unchanged, mc.stale, mc.duplicates, mc.undeleted
@@ -183,12 +197,24 @@ func (rs *runSet) mark(ctx context.Context, tx *sql.Tx, mcs []mergeCounts) ([]st
 			return nil, err
 		}
 		reports[i] = string(report)
-		marks[i] = "(?, ?, ?, ?, ?, ?)"
-		args = append(args, rs.s.Stream, p.run.ID, string(p.run.Kind), landedAt(p.run), rs.now, reports[i])
+		streams.Append(rs.s.Stream)
+		ids.Append(p.run.ID)
+		kinds.Append(string(p.run.Kind))
+		landed.Append(arrow.Timestamp(landedAt(p.run).UnixMicro()))
+		at.Append(arrow.Timestamp(rs.now.UnixMicro()))
+		reps.Append(reports[i])
 	}
-	// one statement marks every run of the batch transformed
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rawland.transformed (stream, run_id, kind, landed_at, transformed_at, report)
-			VALUES `+strings.Join(marks, ", "), args...); err != nil {
+	cols := make([]arrow.Array, len(builders))
+	fields := make([]arrow.Field, len(builders))
+	for i, name := range []string{"stream", "run_id", "kind", "landed_at", "transformed_at", "report"} {
+		cols[i] = builders[i].NewArray()
+		defer cols[i].Release()
+		fields[i] = arrow.Field{Name: name, Type: cols[i].DataType(), Nullable: true}
+	}
+	rec := array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(len(rs.runs)))
+	defer rec.Release()
+	if err := execArrow(ctx, rs.t.w.conn, tx, rec, `INSERT INTO rawland.transformed (stream, run_id, kind, landed_at, transformed_at, report)
+		SELECT stream, run_id, kind, landed_at, transformed_at, report::JSON FROM `+batchVw); err != nil {
 		return nil, fmt.Errorf("mark runs transformed in the warehouse: %w", err)
 	}
 	return reports, nil
