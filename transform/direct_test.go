@@ -104,3 +104,36 @@ func TestDirectLoadInChunks(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectLoadSeesKeysAsDuckDBDoes checks that the direct load's key
+// filter treats keys DuckDB holds as equal as one key, whatever their
+// spelling in the landed record (1, 1.0 and 1e0 for a number key; a
+// timestamp with an offset and the same instant in UTC), so the repeated
+// versions collapse exactly as in the staged merge.
+func TestDirectLoadSeesKeysAsDuckDBDoes(t *testing.T) {
+	const schema = `{"type": "object", "required": ["id", "at"], "properties": {
+  "id": {"type": "number"}, "at": {"type": "string", "format": "date-time"}, "v": {"type": "string"}}}`
+	recs := []string{
+		`{"id":1,"at":"2024-01-01T10:00:00Z","v":"a"}`,
+		`{"id":1.0,"at":"2024-01-01T12:00:00+02:00","v":"b"}`,
+		`{"id":1e0,"at":"2024-01-01T10:00:00.000Z","v":"c"}`,
+		`{"id":-0,"at":"2024-01-01T10:00:00Z","v":"d"}`,
+		`{"id":0.0,"at":"2024-01-01T10:00:00Z","v":"e"}`,
+		`{"id":2,"at":"2024-01-01T10:00:00Z","v":"f"}`,
+	}
+	run := func(staged bool) ([][]string, string) {
+		e := newEnv(t, map[string]streamSpec{"k": {schema: schema, pk: "[id, at]"}})
+		e.land("k", state.KindIngest, recs...)
+		e.transform(func(o *Options) { o.staged = staged })
+		return e.query(`SELECT id, "at", v FROM main."k" ORDER BY id, "at"`),
+			e.one(`SELECT report->>'$.inserted' || '/' || (report->>'$.duplicates') FROM rawland.transformed`)
+	}
+	direct, directCounts := run(false)
+	staged, stagedCounts := run(true)
+	if !reflect.DeepEqual(direct, staged) || directCounts != stagedCounts {
+		t.Errorf("direct %v %s\nstaged %v %s", direct, directCounts, staged, stagedCounts)
+	}
+	if directCounts != "3/3" {
+		t.Errorf("inserted/duplicates %s, want 3/3 (keys 1, 0 and 2)", directCounts)
+	}
+}
