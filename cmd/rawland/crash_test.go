@@ -101,13 +101,9 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
 }
 
-const crashCfg = `
-data_dir: data
-lease_ttl: 3s
-landing: {roll_bytes: 4KiB}
-sources:
-  api: {base_url: "{{URL}}", retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 10ms}}
-streams:
+// thingsStreamYAML is the tests' "things" stream: link-paged, with a since
+// cursor, on source api (the config above it names api's base_url).
+const thingsStreamYAML = `streams:
   things:
     source: api
     path: /things
@@ -116,6 +112,14 @@ streams:
     pagination: {type: link}
     schema: schemas/things.json
 `
+
+const crashCfg = `
+data_dir: data
+lease_ttl: 3s
+landing: {roll_bytes: 4KiB}
+sources:
+  api: {base_url: "{{URL}}", retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 10ms}}
+` + thingsStreamYAML
 
 // TestCrashAnywhereLosesNothing kills `rawland ingest` with SIGKILL at named
 // points and at random moments, then runs it normally, and checks after

@@ -64,15 +64,7 @@ data_dir: data
 state: {backend: postgres, dsn_env: RAWLAND_TEST_STATE_DSN, schema: {{SCHEMA}}}
 sources:
   api: {base_url: "{{URL}}", retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 10ms}, rate_limit: {requests: 1000, per: 1s}}
-streams:
-  things:
-    source: api
-    path: /things
-    primary_key: [id]
-    cursor: {field: updated_at, param: since, start: "2020-01-01T00:00:00Z"}
-    pagination: {type: link}
-    schema: schemas/things.json
-`
+` + thingsStreamYAML
 
 // TestPostgresBackendEndToEnd runs ingest, transform and status with the
 // state in PostgreSQL: runs, cursor and the quota row land there, nothing

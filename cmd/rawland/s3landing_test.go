@@ -35,15 +35,7 @@ landing:
   s3: {endpoint: "{{ENDPOINT}}", bucket: "{{BUCKET}}", prefix: lz, secure: false, region: us-east-1, access_key_env: RAWLAND_TEST_S3_AK, secret_key_env: RAWLAND_TEST_S3_SK}
 sources:
   api: {base_url: "{{URL}}", retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 10ms}}
-streams:
-  things:
-    source: api
-    path: /things
-    primary_key: [id]
-    cursor: {field: updated_at, param: since, start: "2020-01-01T00:00:00Z"}
-    pagination: {type: link}
-    schema: schemas/things.json
-`
+` + thingsStreamYAML
 
 // s3Project writes a project landing in srv's bucket and exports its keys.
 func s3Project(t *testing.T, srv *s3test.Server, url string) string {
