@@ -163,13 +163,21 @@ func TestCrashAnywhereLosesNothing(t *testing.T) {
 	}
 }
 
-func checkLanding(t *testing.T, dir string, truth map[string]bool, point string) {
+// openTestState opens the project's SQLite state store in dir; the
+// caller closes it.
+func openTestState(t *testing.T, dir string) *sqlitestore.Store {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "data", "state", "rawland.db"))
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "data", "state", "rawland.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store
+}
+
+func checkLanding(t *testing.T, dir string, truth map[string]bool, point string) {
+	t.Helper()
+	ctx := context.Background()
+	store := openTestState(t, dir)
 	defer store.Close()
 	runs, _ := store.List(ctx, state.RunFilter{Stream: "things", Status: []state.Status{state.StatusCommitted}})
 	zone := landing.Zone{Dir: filepath.Join(dir, "data")}

@@ -13,7 +13,6 @@ import (
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/mockapi"
 	"github.com/rawland/rawland/state"
-	"github.com/rawland/rawland/state/sqlitestore"
 )
 
 // dqProject is mockProject with short retries and leases for the delta
@@ -42,10 +41,7 @@ func dqProject(t *testing.T, opts mockapi.Options) (*mockapi.Server, string) {
 func landedIDs(t *testing.T, dir, stream string, clean bool) (map[int64]int, map[int64][]byte, []state.DLQEntry) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "data", "state", "rawland.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openTestState(t, dir)
 	defer store.Close()
 	runs, err := store.List(ctx, state.RunFilter{Stream: stream, Status: []state.Status{state.StatusCommitted}})
 	if err != nil {

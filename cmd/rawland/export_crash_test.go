@@ -12,7 +12,6 @@ import (
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/mockapi"
 	"github.com/rawland/rawland/state"
-	"github.com/rawland/rawland/state/sqlitestore"
 )
 
 const exportCrashCfg = `
@@ -92,10 +91,7 @@ func TestExportCrashAnywhere(t *testing.T) {
 func checkExportLanding(t *testing.T, dir string, n int, point string) int {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "data", "state", "rawland.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openTestState(t, dir)
 	defer store.Close()
 	runs, err := store.List(ctx, state.RunFilter{Stream: "things", Status: []state.Status{state.StatusCommitted}})
 	if err != nil {

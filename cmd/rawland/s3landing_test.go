@@ -171,10 +171,7 @@ func TestS3LandingCrashAnywhereLosesNothing(t *testing.T) {
 func checkS3Landing(t *testing.T, dir string, srv *s3test.Server, zone landing.Zone, truth map[string]bool, point string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "data", "state", "rawland.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openTestState(t, dir)
 	defer store.Close()
 	runs, _ := store.List(ctx, state.RunFilter{Stream: "things", Status: []state.Status{state.StatusCommitted}})
 	seen := map[string]bool{}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
-	"github.com/rawland/rawland/state/sqlitestore"
 )
 
 // hangBound is how long a child may take to end after a signal or a panic
@@ -124,10 +123,7 @@ func (w *watched) wait(t *testing.T, what string) (int, string) {
 func checkLeaseFree(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "data", "state", "rawland.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openTestState(t, dir)
 	defer store.Close()
 	if l, held, _ := store.Holder(ctx, "things"); held {
 		t.Fatalf("the stream is still leased by %+v after the process ended", l)
@@ -140,10 +136,7 @@ func checkLeaseFree(t *testing.T, dir string) {
 func checkCleanStop(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "data", "state", "rawland.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openTestState(t, dir)
 	defer store.Close()
 	checkLeaseFree(t, dir)
 	zone := landing.Zone{Dir: filepath.Join(dir, "data")}
