@@ -14,25 +14,26 @@ import (
 
 // benchRuns lands the records of the single run the bench ingested
 // (runID) again, split into n runs in order, in a second data directory
-// under dir, and transforms them there: the rate of n small runs, to set
-// against the rate of one run holding the same records.
-func benchRuns(ctx context.Context, a *app, dir, stream, runID string, n int, profileDir string) (float64, error) {
+// under dir, and transforms them there with `rawland transform` (config
+// is the bench project's rawland.yaml) in a child process: the cost of n
+// small runs, to set against that of one run holding the same records.
+func benchRuns(ctx context.Context, a *app, dir, config, stream, runID string, n int, profile string) (childRun, error) {
 	src, err := a.zone().RunDir(stream, runID)
 	if err != nil {
-		return 0, err
+		return childRun{}, err
 	}
 	m, err := landing.ReadManifest(src)
 	if err != nil {
-		return 0, err
+		return childRun{}, err
 	}
 	data := filepath.Join(dir, "runs-data")
 	zone := landing.Zone{Dir: data}
 	if err := os.MkdirAll(zone.StateDir(), 0o755); err != nil {
-		return 0, err
+		return childRun{}, err
 	}
 	store, err := sqlitestore.Open(ctx, filepath.Join(zone.StateDir(), "rawland.db"))
 	if err != nil {
-		return 0, err
+		return childRun{}, err
 	}
 	defer store.Close()
 	l := &runLander{store: store, zone: zone, stream: stream, clock: time.Now().UTC().Add(-time.Duration(n) * time.Second)}
@@ -57,32 +58,13 @@ func benchRuns(ctx context.Context, a *app, dir, stream, runID string, n int, pr
 		if l.w != nil {
 			l.w.Abort()
 		}
-		return 0, fmt.Errorf("bench --runs: land %d runs: %w", n, err)
+		return childRun{}, fmt.Errorf("bench --runs: land %d runs: %w", n, err)
 	}
-	// transform them as `rawland transform` would, in that data directory
-	prevData, prevStore := a.dataFlag, a.store
-	a.dataFlag, a.store = data, store
-	defer func() { a.dataFlag, a.store = prevData, prevStore }()
-	stopProf, err := startProfile(profileDir, "transform-runs.pprof")
+	r, err := benchTransform(ctx, a, dir, profile, config, data, stream, store, m.Records)
 	if err != nil {
-		return 0, err
+		return r, fmt.Errorf("bench --runs: %w", err)
 	}
-	t0 := time.Now()
-	rep, err := a.runTransform(ctx, []string{stream})
-	stopProf()
-	if err != nil {
-		return 0, err
-	}
-	var recs int64
-	for _, s := range rep.Streams {
-		for _, r := range s.Runs {
-			recs += r.Records
-		}
-	}
-	if recs != m.Records {
-		return 0, fmt.Errorf("bench --runs: transformed %d records of %d runs, want %d", recs, l.runs, m.Records)
-	}
-	return float64(recs) / time.Since(t0).Seconds(), nil
+	return r, nil
 }
 
 // runLander lands committed ingest runs the way ingest does: lease, begin,

@@ -129,50 +129,6 @@ func TestRunPrintsOneLinePerStream(t *testing.T) {
 	}
 }
 
-func TestBenchJSON(t *testing.T) {
-	for _, stream := range []string{"users", "orders"} {
-		t.Run(stream, func(t *testing.T) {
-			out := mustRun(t, t.TempDir(), "bench", "--size", "3000", "--stream", stream, "--json")
-			var f map[string]any
-			if err := json.Unmarshal([]byte(out), &f); err != nil {
-				t.Fatalf("bench --json: %v\n%s", err, out)
-			}
-			if f["records"].(float64) != 3000 {
-				t.Errorf("records = %v, want 3000", f["records"])
-			}
-			for _, k := range []string{"fetch_baseline_records_per_s", "ingest_records_per_s", "ingest_vs_fetch_baseline",
-				"duckdb_read_json_records_per_s", "transform_records_per_s", "transform_vs_read_json_baseline"} {
-				if v, ok := f[k].(float64); !ok || v <= 0 {
-					t.Errorf("%s = %v", k, f[k])
-				}
-			}
-			if f["fast_validator"] != true {
-				t.Errorf("fast_validator = %v: the mock's %s schema should take the fast path", f["fast_validator"], stream)
-			}
-			if rss, _ := f["peak_rss_mib"].(map[string]any); rss == nil || rss["transform"].(float64) <= 0 {
-				t.Errorf("peak_rss_mib = %v", f["peak_rss_mib"])
-			}
-		})
-	}
-	// --runs N: the same records landed and transformed as N runs
-	out := mustRun(t, t.TempDir(), "bench", "--size", "3000", "--runs", "30", "--json")
-	var f map[string]any
-	if err := json.Unmarshal([]byte(out), &f); err != nil {
-		t.Fatalf("bench --runs --json: %v\n%s", err, out)
-	}
-	if f["runs"] != 30.0 {
-		t.Errorf("runs = %v, want 30", f["runs"])
-	}
-	for _, k := range []string{"transform_runs_records_per_s", "transform_runs_vs_one_run"} {
-		if v, ok := f[k].(float64); !ok || v <= 0 {
-			t.Errorf("%s = %v", k, f[k])
-		}
-	}
-	if code, out, errOut := rawland(t, t.TempDir(), "bench", "--size", "10", "--runs", "11"); code != 2 {
-		t.Errorf("bench --runs beyond --size: exit %d, want 2\n%s%s", code, out, errOut)
-	}
-}
-
 // TestDemo runs the quick start's demo end to end on a small mock.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()

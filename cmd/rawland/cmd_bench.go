@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -10,11 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	_ "github.com/duckdb/duckdb-go/v2" // the baseline's DuckDB
 
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/mockapi"
@@ -32,28 +30,42 @@ func init() {
 }
 
 // benchFigures is what `bench --json` prints: rates in records/s, ratios
-// as plain numbers (rawland's rate over its baseline's).
+// as plain numbers (rawland's rate over its baseline's). read_json_auto
+// and the transforms each run as a process of their own (runStep): their
+// rates count that process's wall time, their CPU is its user + system
+// time, and their peak RSS is its own.
 type benchFigures struct {
-	Stream              string  `json:"stream"`
-	Fast                bool    `json:"fast_validator"` // the stream's schema has a fast validator
-	Records             int64   `json:"records"`
-	FetchBaselineRPS    float64 `json:"fetch_baseline_records_per_s"`
-	IngestRPS           float64 `json:"ingest_records_per_s"`
-	IngestVsFetch       float64 `json:"ingest_vs_fetch_baseline"`
-	ReadJSONBaselineRPS float64 `json:"duckdb_read_json_records_per_s"`
-	TransformRPS        float64 `json:"transform_records_per_s"`
-	TransformVsReadJSON float64 `json:"transform_vs_read_json_baseline"`
-	// PeakRSSMiB is the process's peak resident set (VmHWM) after each
-	// step: the transform's peak is the last one (0 where not known).
+	Stream                  string  `json:"stream"`
+	Fast                    bool    `json:"fast_validator"` // the stream's schema has a fast validator
+	Records                 int64   `json:"records"`
+	FetchBaselineRPS        float64 `json:"fetch_baseline_records_per_s"`
+	IngestRPS               float64 `json:"ingest_records_per_s"`
+	IngestVsFetch           float64 `json:"ingest_vs_fetch_baseline"`
+	ReadJSONBaselineRPS     float64 `json:"duckdb_read_json_records_per_s"`
+	ReadJSONCPUSeconds      float64 `json:"duckdb_read_json_cpu_s"`
+	ReadJSONCPUMicrosPerRec float64 `json:"duckdb_read_json_cpu_us_per_record"`
+	TransformRPS            float64 `json:"transform_records_per_s"`
+	TransformCPUSeconds     float64 `json:"transform_cpu_s"`
+	// TransformCPUMicrosPerRec is the transform's CPU per record: on a
+	// shared machine a steadier figure than its rate.
+	TransformCPUMicrosPerRec float64 `json:"transform_cpu_us_per_record"`
+	TransformVsReadJSON      float64 `json:"transform_vs_read_json_baseline"`
 	// Runs > 1 (bench --runs N): the same records landed as Runs runs,
 	// transformed, and their rate over the one run's.
-	Runs             int     `json:"runs,omitempty"`
-	TransformRunsRPS float64 `json:"transform_runs_records_per_s,omitempty"`
-	RunsVsOneRun     float64 `json:"transform_runs_vs_one_run,omitempty"`
-	PeakRSSMiB       struct {
-		Ingest    float64 `json:"ingest"`
-		ReadJSON  float64 `json:"read_json"`
-		Transform float64 `json:"transform"`
+	Runs                         int     `json:"runs,omitempty"`
+	TransformRunsRPS             float64 `json:"transform_runs_records_per_s,omitempty"`
+	TransformRunsCPUSeconds      float64 `json:"transform_runs_cpu_s,omitempty"`
+	TransformRunsCPUMicrosPerRec float64 `json:"transform_runs_cpu_us_per_record,omitempty"`
+	RunsVsOneRun                 float64 `json:"transform_runs_vs_one_run,omitempty"`
+	// PeakRSSMiB: ingest is the bench process's peak after ingest (the
+	// mock upstream serves from it too); read_json, transform and
+	// transform_runs are the peaks of their own processes. 0 where not
+	// known (no /proc).
+	PeakRSSMiB struct {
+		Ingest        float64 `json:"ingest"`
+		ReadJSON      float64 `json:"read_json"`
+		Transform     float64 `json:"transform"`
+		TransformRuns float64 `json:"transform_runs,omitempty"`
 	} `json:"peak_rss_mib"`
 }
 
@@ -61,7 +73,8 @@ type benchFigures struct {
 // stream: a bare HTTP walk of its pages (the floor any ingest pays), rawland
 // ingest (fetch + land + fsync + commit), DuckDB's own read_json_auto of the
 // landed files into a table (the floor of any load), and rawland transform
-// (validate + type + merge). Everything runs in a temporary data directory.
+// (validate + type + merge). Everything runs in a temporary data directory;
+// read_json_auto and transform run as child processes (runStep).
 func runBench(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	size := fs.Int("size", 100000, "records in the stream")
@@ -97,7 +110,8 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if _, err := writeMockProject(dir, mock, url, ""); err != nil {
 		return err
 	}
-	cfg, err := config.Load(filepath.Join(dir, "rawland.yaml"))
+	cfgPath := filepath.Join(dir, "rawland.yaml")
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}
@@ -107,6 +121,12 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	}
 	a.cfg, a.dataFlag = cfg, cfg.DataDir
 	f := benchFigures{Stream: *stream}
+	profilePath := func(name string) string {
+		if *profile == "" {
+			return ""
+		}
+		return filepath.Join(*profile, name)
+	}
 
 	// 1. baseline: a bare walk of the stream's pages, records counted
 	t0 := time.Now()
@@ -116,10 +136,12 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	}
 	f.FetchBaselineRPS = float64(n) / time.Since(t0).Seconds()
 
-	// 2. rawland ingest
-	stopProf, err := startProfile(*profile, "ingest.pprof")
-	if err != nil {
-		return err
+	// 2. rawland ingest, in this process (it needs the mock upstream)
+	stopProf := func() {}
+	if p := profilePath("ingest.pprof"); p != "" {
+		if stopProf, err = startProfile(p); err != nil {
+			return fmt.Errorf("bench --profile: %w", err)
+		}
 	}
 	t0 = time.Now()
 	results, err := a.ingestStreams(ctx, streams, state.KindIngest, 1)
@@ -133,62 +155,74 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	f.Records = results[0].res.Run.Records
 	f.IngestRPS = float64(f.Records) / time.Since(t0).Seconds()
 	f.PeakRSSMiB.Ingest = peakRSSMiB()
+	f.IngestVsFetch = f.IngestRPS / f.FetchBaselineRPS
 
 	// 3. baseline: DuckDB reads the landed files into a table
 	glob := filepath.Join(a.zone().Dir, "raw", *stream, "*", "*.jsonl*")
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return err
-	}
-	t0 = time.Now()
-	_, err = db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE t AS SELECT * FROM read_json_auto('%s')", strings.ReplaceAll(glob, "'", "''")))
-	db.Close()
+	rj, err := runStep(ctx, a, dir, "", "bench-read-json", glob)
 	if err != nil {
 		return fmt.Errorf("baseline read_json_auto: %w", err)
 	}
-	f.ReadJSONBaselineRPS = float64(f.Records) / time.Since(t0).Seconds()
-	f.PeakRSSMiB.ReadJSON = peakRSSMiB()
-	resetPeakRSS() // the transform's own peak, not the baseline's
+	if got := strings.TrimSpace(rj.stdout); got != strconv.FormatInt(f.Records, 10) {
+		return fmt.Errorf("baseline read_json_auto read %q rows, want %d", got, f.Records)
+	}
+	f.ReadJSONBaselineRPS = float64(f.Records) / rj.wall.Seconds()
+	f.ReadJSONCPUSeconds, f.ReadJSONCPUMicrosPerRec = rj.cpu.Seconds(), rj.cpuMicrosPer(f.Records)
+	f.PeakRSSMiB.ReadJSON = rj.peakRSSMiB
 
-	// 4. rawland transform
+	// 4. rawland transform, as `rawland transform STREAM`
 	schemas, err := transform.CompileSchemas(cfg)
 	if err != nil {
 		return err
 	}
 	f.Fast = schemas[*stream].FastValidator()
-	if stopProf, err = startProfile(*profile, "transform.pprof"); err != nil {
-		return err
-	}
-	t0 = time.Now()
-	_, err = a.runTransform(ctx, []string{*stream})
-	stopProf()
+	store, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	f.TransformRPS = float64(f.Records) / time.Since(t0).Seconds()
-	f.PeakRSSMiB.Transform = peakRSSMiB()
-	f.IngestVsFetch = f.IngestRPS / f.FetchBaselineRPS
+	tr, err := benchTransform(ctx, a, dir, profilePath("transform.pprof"), cfgPath, a.dataDir(), *stream, store, f.Records)
+	if err != nil {
+		return err
+	}
+	f.TransformRPS = float64(f.Records) / tr.wall.Seconds()
+	f.TransformCPUSeconds, f.TransformCPUMicrosPerRec = tr.cpu.Seconds(), tr.cpuMicrosPer(f.Records)
+	f.PeakRSSMiB.Transform = tr.peakRSSMiB
+	f.TransformVsReadJSON = f.TransformRPS / f.ReadJSONBaselineRPS
 	if *runs > 1 {
 		f.Runs = *runs
-		if f.TransformRunsRPS, err = benchRuns(ctx, a, dir, *stream, results[0].res.Run.ID, *runs, *profile); err != nil {
+		rr, err := benchRuns(ctx, a, dir, cfgPath, *stream, results[0].res.Run.ID, *runs, profilePath("transform-runs.pprof"))
+		if err != nil {
 			return err
 		}
+		f.TransformRunsRPS = float64(f.Records) / rr.wall.Seconds()
+		f.TransformRunsCPUSeconds, f.TransformRunsCPUMicrosPerRec = rr.cpu.Seconds(), rr.cpuMicrosPer(f.Records)
+		f.PeakRSSMiB.TransformRuns = rr.peakRSSMiB
 		f.RunsVsOneRun = f.TransformRunsRPS / f.TransformRPS
 	}
-	f.TransformVsReadJSON = f.TransformRPS / f.ReadJSONBaselineRPS
 
 	if *asJSON {
 		return writeJSON(a.stdout, f)
 	}
+	return printBench(a, f)
+}
+
+// printBench prints the figures as a table.
+func printBench(a *app, f benchFigures) error {
+	mib := func(v float64) string {
+		if v <= 0 {
+			return "?"
+		}
+		return fmt.Sprintf("%.0f MiB", v)
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "stream %s, %d records, mock upstream on loopback\n\n", f.Stream, f.Records)
-	fmt.Fprintln(tw, "STEP\tRECORDS/S\tVS BASELINE")
-	fmt.Fprintf(tw, "baseline: bare HTTP walk of the pages\t%.0f\t\n", f.FetchBaselineRPS)
-	fmt.Fprintf(tw, "rawland ingest (fetch, land, fsync, commit)\t%.0f\t%.2f×\n", f.IngestRPS, f.IngestVsFetch)
-	fmt.Fprintf(tw, "baseline: DuckDB read_json_auto into a table\t%.0f\t\n", f.ReadJSONBaselineRPS)
-	fmt.Fprintf(tw, "rawland transform (validate, type, merge)\t%.0f\t%.2f×\n", f.TransformRPS, f.TransformVsReadJSON)
+	fmt.Fprintln(tw, "STEP\tRECORDS/S\tVS BASELINE\tCPU µs/RECORD\tPEAK RSS")
+	fmt.Fprintf(tw, "baseline: bare HTTP walk of the pages\t%.0f\t\t\t\n", f.FetchBaselineRPS)
+	fmt.Fprintf(tw, "rawland ingest (fetch, land, fsync, commit)\t%.0f\t%.2f×\t\t%s (with the mock)\n", f.IngestRPS, f.IngestVsFetch, mib(f.PeakRSSMiB.Ingest))
+	fmt.Fprintf(tw, "baseline: DuckDB read_json_auto into a table\t%.0f\t\t%.2f\t%s\n", f.ReadJSONBaselineRPS, f.ReadJSONCPUMicrosPerRec, mib(f.PeakRSSMiB.ReadJSON))
+	fmt.Fprintf(tw, "rawland transform (validate, type, merge)\t%.0f\t%.2f×\t%.2f\t%s\n", f.TransformRPS, f.TransformVsReadJSON, f.TransformCPUMicrosPerRec, mib(f.PeakRSSMiB.Transform))
 	if f.Runs > 1 {
-		fmt.Fprintf(tw, "rawland transform of the same records as %d runs\t%.0f\t%.2f× one run\n", f.Runs, f.TransformRunsRPS, f.RunsVsOneRun)
+		fmt.Fprintf(tw, "rawland transform of the same records as %d runs\t%.0f\t%.2f× one run\t%.2f\t%s\n", f.Runs, f.TransformRunsRPS, f.RunsVsOneRun, f.TransformRunsCPUMicrosPerRec, mib(f.PeakRSSMiB.TransformRuns))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -197,8 +231,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if f.Fast {
 		fast = "fast validator, gojsonschema for the records it rejects"
 	}
-	_, err = fmt.Fprintf(a.stdout, "\nvalidation: %s\npeak RSS (MiB): ingest %.0f, read_json_auto %.0f, transform %.0f\n",
-		fast, f.PeakRSSMiB.Ingest, f.PeakRSSMiB.ReadJSON, f.PeakRSSMiB.Transform)
+	_, err := fmt.Fprintf(a.stdout, "\nvalidation: %s\nread_json_auto and transform each ran as a process of its own: CPU is its user + system time, peak RSS its own VmHWM\n", fast)
 	return err
 }
 

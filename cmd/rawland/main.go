@@ -43,7 +43,9 @@ type command struct {
 	help string
 	// needsConfig: load and validate rawland.yaml before run.
 	needsConfig bool
-	run         func(ctx context.Context, a *app, args []string) error
+	// hidden: internal, left out of `rawland -h` (bench-read-json)
+	hidden bool
+	run    func(ctx context.Context, a *app, args []string) error
 }
 
 var commands = map[string]*command{}
@@ -152,6 +154,13 @@ func runWith(ctx context.Context, st *stopper, args []string, stdout, stderr io.
 		printCommandHelp(ctx, a, stdout, cmd, rest[1:])
 		return exitOK
 	}
+	// set by bench for the steps it runs as child processes (bench_child.go)
+	hooksDone, err := childHooks()
+	if err != nil {
+		fmt.Fprintf(stderr, "rawland: %v\n", err)
+		return exitUsage
+	}
+	defer hooksDone() // last, after a.close: profile and peak cover the whole command
 	if cmd.needsConfig {
 		if err := a.loadConfig(); err != nil {
 			fmt.Fprintf(stderr, "rawland: %v\n", err)
@@ -159,7 +168,7 @@ func runWith(ctx context.Context, st *stopper, args []string, stdout, stderr io.
 		}
 	}
 	defer a.close()
-	err := cmd.run(ctx, a, rest[1:])
+	err = cmd.run(ctx, a, rest[1:])
 	return a.exitCode(cmd, err)
 }
 
@@ -307,8 +316,10 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: rawland [--config FILE] [--data DIR] [--log-format text|json] [--log-level L] COMMAND [ARGS]")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {

@@ -14,7 +14,7 @@ import (
 // test binary re-executes itself with RAWLAND_AS_MAIN=1 and behaves as
 // rawland (so crash tests can SIGKILL a real process).
 func TestMain(m *testing.M) {
-	if os.Getenv("RAWLAND_AS_MAIN") == "1" {
+	if os.Getenv(asMainEnv) == "1" {
 		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	if mode := os.Getenv(readerEnv); mode != "" {
@@ -34,7 +34,7 @@ func child(t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "RAWLAND_AS_MAIN=1"), env...)
+	cmd.Env = append(append(os.Environ(), asMainEnv+"=1"), env...)
 	return cmd
 }
 
