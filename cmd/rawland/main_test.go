@@ -12,7 +12,11 @@ import (
 
 // TestMain lets tests run the real rawland binary as a child process: the
 // test binary re-executes itself with RAWLAND_AS_MAIN=1 and behaves as
-// rawland (so crash tests can SIGKILL a real process).
+// rawland (so crash tests can SIGKILL a real process). `rawland bench`
+// relies on it too: it runs its steps as children of os.Executable(),
+// which under `go test` is this test binary, and sets the variable. That
+// is more robust than building a binary for the test: the child is
+// exactly the code under test, with the same build tags.
 func TestMain(m *testing.M) {
 	if os.Getenv(asMainEnv) == "1" {
 		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
