@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -53,6 +54,25 @@ func TestDirectLoadInChunks(t *testing.T) {
 		}
 		if got := report(e); got != wantReport {
 			t.Errorf("report %s, want %s", got, wantReport)
+		}
+	})
+	t.Run("out of memory under the load's limit", func(t *testing.T) {
+		// DuckDB cannot append under 1 MiB: the load is rolled back (its
+		// committed chunks removed) and done again under the whole limit
+		e := newItems()
+		var logs strings.Builder
+		e.transform(func(o *Options) {
+			o.chunkRows, o.BatchSize, o.loadLimit = 3, 2, 1<<20
+			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		if got := tables(e); !reflect.DeepEqual(got, want) {
+			t.Errorf("rows:\ngot  %v\nwant %v", got, want)
+		}
+		if got := report(e); got != wantReport {
+			t.Errorf("report %s, want %s", got, wantReport)
+		}
+		if !strings.Contains(logs.String(), "loading again under the whole memory limit") {
+			t.Errorf("the load was not done again under the whole limit; log:\n%s", logs.String())
 		}
 	})
 	t.Run("stopped after chunks were committed", func(t *testing.T) {

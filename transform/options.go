@@ -81,6 +81,7 @@ type Options struct {
 	mode       loadMode // tests: loadAppender
 	staged     bool     // tests: stage and merge instead of the direct load (direct.go)
 	chunkRows  int64    // tests: rows per transaction of a direct load (default chunkRows)
+	loadLimit  int64    // tests: DuckDB's memory limit for a direct load (default half of memory_limit)
 	afterBatch func()   // tests: called after each loaded batch
 	// tests: called after each run's or batch of runs' warehouse commit
 	afterCommit func()

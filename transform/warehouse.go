@@ -44,6 +44,11 @@ type warehouse struct {
 	private string    // a reader's private copy of the snapshot, removed at close
 	unhold  func()    // forgets the snapshot a reader of this process had open
 	closed  bool
+
+	// DuckDB's memory limits of a transform (limitMemory): memLimit is
+	// transform.memory_limit, loadLimit the lower one a direct load
+	// appends under, memNow the one set now (0: none set).
+	memLimit, loadLimit, memNow int64
 }
 
 // lockRE reads DuckDB's lock error: `Could not set lock on file "…":
@@ -211,10 +216,32 @@ func (w *warehouse) limitMemory(ctx context.Context, bytes int64, tmpDir string)
 	if bytes <= 0 {
 		return nil
 	}
-	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dMiB'", max(bytes>>20, 64))); err != nil {
+	w.memLimit = max(bytes, minMemoryLimit)
+	w.loadLimit = max(w.memLimit/2, minMemoryLimit)
+	return w.useMemory(ctx, w.memLimit)
+}
+
+// minMemoryLimit is the least memory limit rawland gives DuckDB (the
+// config's minimum too).
+const minMemoryLimit = 64 << 20
+
+// useMemory sets DuckDB's memory limit to bytes (a no-op when it is set
+// already, or when no limit is configured).
+func (w *warehouse) useMemory(ctx context.Context, bytes int64) error {
+	if w.memLimit == 0 || bytes == w.memNow {
+		return nil
+	}
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dMiB'", bytes>>20)); err != nil {
 		return fmt.Errorf("set the warehouse's memory limit: %w", err)
 	}
+	w.memNow = bytes
 	return nil
+}
+
+// outOfMemory reports whether err is DuckDB running out of its memory limit.
+func outOfMemory(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory
 }
 
 // init creates rawland's tables and (re)creates the shipped views, in one
