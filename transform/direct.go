@@ -74,6 +74,7 @@ type directLoad struct {
 	marker   string // INSERT of the run's loading marker into rawland.meta
 	insert   string // INSERT INTO the table … SELECT … FROM batchVw
 	keys     keyFilter
+	freeKeys func() // frees keys (close)
 	cands    int
 	appended []int64 // rows appended per run of the batch
 }
@@ -159,11 +160,17 @@ func newDirectLoad(conn *sql.Conn, tx *sql.Tx, s *Schema, runs []batchRun, expec
 		insert: fmt.Sprintf("INSERT INTO %s (%s, %s, %s, %s) SELECT %s, %s, %s, NULL FROM %s",
 			tableName(s.Stream), strings.Join(cols, ", "), ColRunID, ColLandedAt, ColDeletedAt,
 			strings.Join(sel, ", "), run, landed, from),
-		keys:     newKeyFilter(expect),
 		appended: make([]int64, len(runs)),
 		chunk:    chunkRows,
 	}
+	d.keys, d.freeKeys = newKeyFilter(expect)
 	return d
+}
+
+// close frees the load's key filter; d is not used after it.
+func (d *directLoad) close() {
+	d.freeKeys()
+	d.keys = nil
 }
 
 // tsLiteral is t as a DuckDB TIMESTAMPTZ literal.
@@ -370,12 +377,14 @@ func dropLeftovers(ctx context.Context, tx *sql.Tx, log interface {
 // per key, which cost more than the rest of the loader's loop.
 type keyFilter []uint64
 
-func newKeyFilter(expect int64) keyFilter {
+// newKeyFilter returns a filter for expect keys and the function that
+// frees it (allocKeyFilter).
+func newKeyFilter(expect int64) (keyFilter, func()) {
 	blocks := uint64(1)
 	for blocks*512 < uint64(max(expect, 1024))*12 {
 		blocks <<= 1
 	}
-	return make(keyFilter, blocks*8)
+	return allocKeyFilter(int(blocks * 8))
 }
 
 // testAndAdd adds h and reports whether it may have been added before.

@@ -61,6 +61,7 @@ func (t *transformer) loadDirectOnce(ctx context.Context, s *Schema, runs []land
 		return nil, fmt.Errorf("begin warehouse transaction: %w", err)
 	}
 	d := newDirectLoad(t.w.conn, tx, s, rs.batchRuns(), rs.landed())
+	defer d.close()
 	if t.o.chunkRows > 0 {
 		d.chunk = t.o.chunkRows
 	}
