@@ -141,23 +141,18 @@ func skipValue(st *fastState) {
 }
 
 // strEnd is the position of the quote that closes the string whose text
-// starts at i, in JSON known to be valid: the next quote not escaped by
-// an odd run of backslashes.
+// starts at i, in JSON known to be valid: the next quote that is not
+// escaped.
 func strEnd(b []byte, i int) int {
 	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
+		i = quoteOrBackslashAt(b, i)
+		switch {
+		case i >= len(b):
 			return len(b) - 1 // not reached on valid JSON
-		}
-		i += j
-		k := i - 1
-		for b[k] == '\\' {
-			k--
-		}
-		if (i-1-k)%2 == 0 {
+		case b[i] == '"':
 			return i
 		}
-		i++
+		i += 2 // a backslash and the byte it escapes
 	}
 }
 

@@ -554,9 +554,7 @@ func (st *fastState) str() (string, bool) {
 	start := i
 	esc := false
 	for {
-		for i < len(b) && !strStop[b[i]] {
-			i++
-		}
+		i = strStopAt(b, i)
 		if i >= len(b) {
 			return "", st.fail()
 		}
@@ -575,16 +573,6 @@ func (st *fastState) str() (string, bool) {
 		}
 	}
 }
-
-// strStop marks the bytes that end a run of plain string text: the
-// closing quote, a backslash and the control characters JSON forbids.
-var strStop = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
 
 // unescape decodes a string's escapes as encoding/json does (a lone
 // surrogate becomes U+FFFD).
