@@ -31,7 +31,7 @@ type fastState struct {
 	abort bool     // unsure: stop and let gojsonschema decide
 	sbuf  []byte   // unescaped string
 	seen  []bool   // per open object: which names were present
-	keys  []uint64 // per open object: hashes of its keys (duplicates)
+	keys  []uint64 // per open object: hashes of the keys it does not name (duplicates; named ones are in seen)
 	spans []int    // per open array with uniqueItems: item offsets
 }
 
@@ -230,13 +230,6 @@ func (st *fastState) object(n *fnode) bool {
 			if !kok {
 				return false
 			}
-			h := keyHash(key)
-			for _, k := range st.keys[kmark:] {
-				if k == h {
-					return st.fail() // a duplicate (or a hash collision): decodeChecked decides
-				}
-			}
-			st.keys = append(st.keys, h)
 			count++
 			// members usually come in the schema's order: try the next name first
 			idx, named := guess, guess < len(n.names) && n.names[guess] == key
@@ -244,8 +237,21 @@ func (st *fastState) object(n *fnode) bool {
 				idx, named = n.nameIdx[key]
 			}
 			if named {
+				if st.seen[mark+idx] {
+					return st.fail() // a duplicate: decodeChecked decides
+				}
 				guess = idx + 1
 				st.seen[mark+idx] = true
+			} else {
+				// a name the schema does not know: duplicates among
+				// those are found by hash
+				h := keyHash(key)
+				for _, k := range st.keys[kmark:] {
+					if k == h {
+						return st.fail() // a duplicate (or a hash collision): decodeChecked decides
+					}
+				}
+				st.keys = append(st.keys, h)
 			}
 			prop := named && idx < len(n.props)
 			var pats uint64
