@@ -28,6 +28,13 @@ import (
 // value onto a tape (in column order, struct fields in schema order, list
 // lengths before their items), and emit replays the tape into the batch's
 // builders. A record refused half-way leaves the builders untouched.
+//
+// The content hash's canonical encoding (canonical in check.go) is built
+// in the same walk: each value the converter reads appends its canonical
+// encoding to cbuf, and each object is assembled from its members'
+// encodings in the order of their names (colType.byName, merged with the
+// object's extra members), so the record is not read a second time.
+// canon_test.go holds it to appendCanonical and to canonical.
 
 // cell is one converted value on the tape.
 type cell struct {
@@ -69,6 +76,10 @@ type bytesConv struct {
 	decs   []decimal128.Num
 	hbuf   []byte
 	curPos int // the cursor's first path segment in the record (-1: absent)
+	// the content hash (canon.go)
+	cbuf []byte      // canonical encodings of the values converted so far
+	fcan []canonSpan // per open struct: each field's encoding in cbuf
+	xmem []rawMember // per open struct: its members the schema does not describe
 }
 
 func newBytesConv(s *Schema) *bytesConv {
@@ -88,6 +99,7 @@ func (bc *bytesConv) row(raw []byte, seq int64) bool {
 	bc.raw = raw
 	bc.cells, bc.sbuf, bc.fpos, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.segs[:0]
 	bc.extras, bc.pbuf, bc.decs, bc.curPos = bc.extras[:0], bc.pbuf[:0], bc.decs[:0], -1
+	bc.cbuf, bc.fcan, bc.xmem, bc.hbuf = bc.cbuf[:0], bc.fcan[:0], bc.xmem[:0], bc.hbuf[:0]
 	pos := bc.ws(0)
 	if pos >= len(raw) || raw[pos] != '{' {
 		return false
@@ -98,11 +110,7 @@ func (bc *bytesConv) row(raw []byte, seq int64) bool {
 	if !bc.extraCell() || !bc.cursorCell() {
 		return false
 	}
-	var ok bool
-	if bc.hbuf, ok = bc.js.appendCanonical(bc.hbuf[:0], raw, 0); !ok {
-		return false
-	}
-	sum := sha256.Sum256(bc.hbuf)
+	sum := sha256.Sum256(bc.hbuf) // object wrote the record's canonical encoding
 	bc.cells = append(bc.cells, cell{n: int64(binary.BigEndian.Uint64(sum[:8]))}, cell{n: seq})
 	return len(bc.sbuf) < math.MaxInt32
 }
@@ -120,12 +128,15 @@ func (bc *bytesConv) ws(pos int) int {
 }
 
 // object converts the object at pos as the struct t: one cell, then its
-// fields in schema order. Members t does not describe become extras.
+// fields in schema order. Members t does not describe become extras. It
+// appends the object's canonical encoding to cbuf, or for the root writes
+// it to hbuf.
 func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 	b, st := bc.raw, &bc.st
-	mark := len(bc.fpos)
+	mark, xmark, cstart := len(bc.fpos), len(bc.xmem), len(bc.cbuf)
 	for range t.fields {
 		bc.fpos = append(bc.fpos, -1)
+		bc.fcan = append(bc.fcan, canonSpan{})
 	}
 	st.b, st.pos = b, pos+1
 	st.ws()
@@ -152,6 +163,7 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 				guess = i + 1
 			} else {
 				bc.addExtra(key, vpos)
+				bc.xmem = append(bc.xmem, rawMember{key: key, val: vpos})
 			}
 			if root && bc.s.cursorPath != nil && key == bc.s.cursorPath[0] {
 				bc.curPos = vpos
@@ -177,16 +189,26 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 			bc.cells = append(bc.cells, cell{null: true})
 			continue
 		}
-		at := len(bc.cells)
+		at, c0 := len(bc.cells), len(bc.cbuf)
 		bc.segs = append(bc.segs, pathSeg{name: f.name, idx: -1})
 		ok := bc.value(p, f.t)
 		bc.segs = bc.segs[:len(bc.segs)-1]
 		if !ok || root && bc.isPK[i] && bc.cells[at].null {
 			return false
 		}
+		bc.fcan[mark+i] = canonSpan{int32(c0), int32(len(bc.cbuf))}
 	}
-	bc.fpos = bc.fpos[:mark]
-	return true
+	var ok bool
+	if root {
+		bc.hbuf, ok = bc.canonObject(bc.hbuf[:0], t, mark, xmark)
+	} else {
+		// assembled after the members' encodings, then moved over them
+		asm := len(bc.cbuf)
+		bc.cbuf, ok = bc.canonObject(bc.cbuf, t, mark, xmark)
+		bc.cbuf = bc.cbuf[:cstart+copy(bc.cbuf[cstart:], bc.cbuf[asm:])]
+	}
+	bc.fpos, bc.fcan, bc.xmem = bc.fpos[:mark], bc.fcan[:mark], bc.xmem[:xmark]
+	return ok
 }
 
 // value converts the value at pos (no whitespace before it) as t, as
@@ -196,6 +218,7 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 	c := b[pos]
 	if c == 'n' {
 		bc.cells = append(bc.cells, cell{null: true})
+		bc.cbuf = append(bc.cbuf, 'z')
 		return true
 	}
 	switch t.kind {
@@ -204,7 +227,9 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 		out, ok := bc.js.appendJSONText(bc.sbuf, b, pos)
 		bc.sbuf = out
 		bc.cells = append(bc.cells, cell{s0: int32(start), s1: int32(len(out))})
-		return ok
+		var cok bool
+		bc.cbuf, cok = bc.js.appendCanonical(bc.cbuf, b, pos)
+		return ok && cok
 	case kVarchar:
 		return c == '"' && bc.str(pos)
 	case kBool:
@@ -216,6 +241,7 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 			n = 1
 		}
 		bc.cells = append(bc.cells, cell{n: n})
+		bc.cbuf = append(bc.cbuf, c) // 't' or 'f', as canonical tags them
 		return true
 	case kStruct:
 		return c == '{' && bc.object(pos, t, false)
@@ -230,6 +256,7 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 		if !ok {
 			return false
 		}
+		bc.cbuf = appendCanonStr(bc.cbuf, 's', s)
 		if t.kind == kDate {
 			d, err := time.Parse(time.DateOnly, s)
 			bc.cells = append(bc.cells, cell{n: int64(arrow.Date32FromTime(d))})
@@ -247,6 +274,7 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 		end++
 	}
 	text := unsafeString(b[pos:end])
+	bc.cbuf = appendCanonStr(bc.cbuf, 'n', text)
 	switch t.kind {
 	case kBigint:
 		i, err := strconv.ParseInt(text, 10, 64)
@@ -295,6 +323,7 @@ func (bc *bytesConv) str(pos int) bool {
 	if !ok {
 		return false
 	}
+	bc.cbuf = appendCanonStr(bc.cbuf, 's', s)
 	start := pos + 1
 	if len(s) == bc.st.pos-1-start {
 		bc.cells = append(bc.cells, cell{inRaw: true, s0: int32(start), s1: int32(bc.st.pos - 1)})
@@ -316,10 +345,13 @@ func (bc *bytesConv) text(s string) cell {
 func (bc *bytesConv) list(pos int, t *colType) bool {
 	at := len(bc.cells)
 	bc.cells = append(bc.cells, cell{})
+	bc.cbuf = append(bc.cbuf, 'a')
+	cmark := len(bc.cbuf)
 	st := &bc.st
 	st.b, st.pos = bc.raw, pos+1
 	st.ws()
 	if bc.raw[st.pos] == ']' {
+		bc.cbuf = insertUvarint(bc.cbuf, cmark, 0)
 		return true
 	}
 	n := 0
@@ -343,6 +375,7 @@ func (bc *bytesConv) list(pos int, t *colType) bool {
 		st.pos++
 	}
 	bc.cells[at].n = int64(n)
+	bc.cbuf = insertUvarint(bc.cbuf, cmark, uint64(n))
 	return true
 }
 

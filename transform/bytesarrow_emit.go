@@ -113,11 +113,12 @@ func (bc *bytesConv) cursorCell() bool {
 		bc.cells = append(bc.cells, bc.text(cursorval.SortKey(s)))
 		return true
 	}
-	at, segs := len(bc.cells), len(bc.segs)
+	at, segs, cmark := len(bc.cells), len(bc.segs), len(bc.cbuf)
 	if !bc.value(pos, bc.s.cursor) {
 		// not a value of the cursor's type: NULL, as cursorValue has it
 		bc.cells, bc.segs = append(bc.cells[:at], cell{null: true}), bc.segs[:segs]
 	}
+	bc.cbuf = bc.cbuf[:cmark] // value encoded it for the content hash, which is done
 	return true
 }
 

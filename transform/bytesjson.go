@@ -76,10 +76,6 @@ func (sc *jsonScratch) objectMembers(b []byte, pos int) (from int, ok bool) {
 	return from, true
 }
 
-func sortMembers(m []rawMember) {
-	slices.SortFunc(m, func(a, b rawMember) int { return strings.Compare(a.key, b.key) })
-}
-
 // sortOutermost sorts the outermost object's members, reusing the last
 // permutation when the keys came in the same order as last time.
 func (sc *jsonScratch) sortOutermost(m []rawMember) {
@@ -287,11 +283,7 @@ func (sc *jsonScratch) appendCanonical(dst, b []byte, pos int) ([]byte, bool) {
 	st.b, st.pos = b, pos
 	st.ws()
 	pos = st.pos
-	str := func(dst []byte, tag byte, s string) []byte {
-		dst = append(dst, tag)
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		return append(dst, s...)
-	}
+	str := appendCanonStr
 	switch c := b[pos]; {
 	case c == '"':
 		s, ok := st.str()
@@ -349,12 +341,7 @@ func (sc *jsonScratch) appendCanonical(dst, b []byte, pos int) ([]byte, bool) {
 				st.ws()
 			}
 		}
-		var vb [binary.MaxVarintLen64]byte
-		k := binary.PutUvarint(vb[:], uint64(n))
-		dst = append(dst, vb[:k]...)
-		copy(dst[mark+k:], dst[mark:len(dst)-k])
-		copy(dst[mark:], vb[:k])
-		return dst, true
+		return insertUvarint(dst, mark, uint64(n)), true
 	}
 	start := st.pos
 	skipValue(st)
