@@ -262,8 +262,8 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 			bc.cells = append(bc.cells, cell{n: int64(arrow.Date32FromTime(d))})
 			return err == nil
 		}
-		ts, err := time.Parse(time.RFC3339Nano, s)
-		bc.cells = append(bc.cells, cell{n: ts.UnixMicro()})
+		us, err := parseTimestamp(s)
+		bc.cells = append(bc.cells, cell{n: us})
 		return err == nil
 	}
 	if c != '-' && (c < '0' || c > '9') {

@@ -549,7 +549,7 @@ func dotAtoms(s string, local bool) bool {
 }
 
 func isRFC3339(s string) bool {
-	_, err := time.Parse(time.RFC3339Nano, s)
+	_, err := parseTimestamp(s)
 	return err == nil
 }
 
