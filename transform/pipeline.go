@@ -75,6 +75,7 @@ type stager struct {
 	direct *directLoad
 	// afterBatch is a test hook, called after each batch is loaded.
 	afterBatch func()
+	hint       dataHint // string data per record, for the next batch's builders
 
 	mu  sync.Mutex
 	err error
@@ -202,7 +203,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 func (st *stager) process(recs []rawRec) *batchOut {
 	crashpoint.Hit("transform_batch")
 	var c converter
-	out := &batchOut{n: len(recs), drift: driftSet{}}
+	out := &batchOut{n: len(recs), drift: driftSet{}, valid: make([]rawRec, 0, len(recs))}
 	if st.mode == loadAppender {
 		st.processRows(recs, &c, out)
 		return out
@@ -211,6 +212,11 @@ func (st *stager) process(recs []rawRec) *batchOut {
 	defer rb.Release()
 	rb.Reserve(len(recs))
 	bs := rb.Fields()
+	var sbs []*array.StringBuilder
+	for _, b := range bs {
+		sbs = stringBuilders(sbs, b)
+	}
+	st.hint.reserve(sbs, len(recs))
 	var bc *bytesConv
 	if st.s.fast != nil {
 		bc = newBytesConv(st.s)
@@ -236,6 +242,7 @@ func (st *stager) process(recs []rawRec) *batchOut {
 		}
 		out.valid = append(out.valid, r)
 	}
+	st.hint.learn(sbs, len(out.valid))
 	if len(out.valid) > 0 {
 		out.rec = rb.NewRecord()
 		if st.direct != nil {
