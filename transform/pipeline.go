@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"context"
 	"database/sql/driver"
 	"errors"
@@ -83,6 +82,9 @@ type stager struct {
 
 var errStopped = errors.New("stopped after an earlier error")
 
+// arenaChunk is the size of the buffers stage copies records into.
+const arenaChunk = 64 << 10
+
 func newStager(s *Schema, w *warehouse, tx execer, workers, batch int, mode loadMode) *stager {
 	cols := s.stageColumns()
 	return &stager{s: s, w: w, tx: tx, workers: max(workers, 1), batch: max(batch, 1), mode: mode, cols: cols, sch: arrowSchema(cols)}
@@ -134,6 +136,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 		}
 	}()
 	var buf []rawRec
+	var arena []byte // the records' bytes, copied out of the reader's buffer
 	flush := func() {
 		recs := buf
 		buf = make([]rawRec, 0, st.batch)
@@ -174,7 +177,13 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 		if err := st.failed(); err != nil {
 			return errStopped
 		}
-		r.data = bytes.Clone(r.data)
+		// one allocation per 64 KiB of records instead of one per record
+		if len(arena)+len(r.data) > cap(arena) {
+			arena = make([]byte, 0, max(arenaChunk, len(r.data)))
+		}
+		at := len(arena)
+		arena = append(arena, r.data...)
+		r.data = arena[at:len(arena):len(arena)]
 		buf = append(buf, r)
 		if len(buf) >= st.batch {
 			flush()
