@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -69,6 +70,7 @@ type bytesConv struct {
 	cells  []cell
 	sbuf   []byte
 	fpos   []int // per open struct: where each field's value starts (-1: absent)
+	fend   []int // per open struct: where each field's value ends
 	segs   []pathSeg
 	extras []extraRef
 	pbuf   []byte
@@ -76,6 +78,10 @@ type bytesConv struct {
 	decs   []decimal128.Num
 	hbuf   []byte
 	curPos int // the cursor's first path segment in the record (-1: absent)
+	// members, when set, are the root object's members as the fast
+	// validator read them (memberSpan), so that the root's keys are not
+	// read again and its values need not be skipped to find the next
+	members []memberSpan
 	// the content hash (canon.go)
 	cbuf []byte      // canonical encodings of the values converted so far
 	fcan []canonSpan // per open struct: each field's encoding in cbuf
@@ -91,13 +97,15 @@ func newBytesConv(s *Schema) *bytesConv {
 }
 
 // row converts one record onto the tape; seq is its _rawland_seq. false:
-// the record must take the check() path.
-func (bc *bytesConv) row(raw []byte, seq int64) bool {
+// the record must take the check() path. members are the root object's
+// members as the fast validator recorded them when it accepted raw
+// (fastState.members), or nil: then row reads them itself.
+func (bc *bytesConv) row(raw []byte, seq int64, members []memberSpan) bool {
 	if len(raw) >= math.MaxInt32 {
 		return false
 	}
-	bc.raw = raw
-	bc.cells, bc.sbuf, bc.fpos, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.segs[:0]
+	bc.raw, bc.members = raw, members
+	bc.cells, bc.sbuf, bc.fpos, bc.fend, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.fend[:0], bc.segs[:0]
 	bc.extras, bc.pbuf, bc.decs, bc.curPos = bc.extras[:0], bc.pbuf[:0], bc.decs[:0], -1
 	bc.cbuf, bc.fcan, bc.xmem, bc.hbuf = bc.cbuf[:0], bc.fcan[:0], bc.xmem[:0], bc.hbuf[:0]
 	pos := bc.ws(0)
@@ -136,13 +144,21 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 	mark, xmark, cstart := len(bc.fpos), len(bc.xmem), len(bc.cbuf)
 	for range t.fields {
 		bc.fpos = append(bc.fpos, -1)
+		bc.fend = append(bc.fend, -1)
 		bc.fcan = append(bc.fcan, canonSpan{})
 	}
-	st.b, st.pos = b, pos+1
-	st.ws()
 	guess := 0
-	if b[st.pos] != '}' {
-		for {
+	if root && bc.members != nil {
+		for _, m := range bc.members {
+			if !m.plainKey {
+				return false // an escaped key: left to the decoded path
+			}
+			guess = bc.takeMember(t, root, mark, guess, unsafeString(b[m.key0:m.key1]), int(m.val0), int(m.val1))
+		}
+	} else {
+		st.b, st.pos = b, pos+1
+		st.ws()
+		for b[st.pos] != '}' {
 			st.ws()
 			kstart := st.pos + 1
 			key, ok := st.str()
@@ -153,28 +169,13 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 			st.pos++ // ':'
 			st.ws()
 			vpos := st.pos
-			// members usually come in the schema's order: try the next field first
-			i, known := guess, guess < len(t.fields) && t.fields[guess].name == key
-			if !known {
-				i, known = t.index[key]
-			}
-			if known {
-				bc.fpos[mark+i] = vpos
-				guess = i + 1
-			} else {
-				bc.addExtra(key, vpos)
-				bc.xmem = append(bc.xmem, rawMember{key: key, val: vpos})
-			}
-			if root && bc.s.cursorPath != nil && key == bc.s.cursorPath[0] {
-				bc.curPos = vpos
-			}
 			skipValue(st)
+			guess = bc.takeMember(t, root, mark, guess, key, vpos, st.pos)
 			st.ws()
-			if b[st.pos] == ',' {
-				st.pos++
-				continue
+			if b[st.pos] != ',' {
+				break
 			}
-			break
+			st.pos++
 		}
 	}
 	if !root {
@@ -191,7 +192,7 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 		}
 		at, c0 := len(bc.cells), len(bc.cbuf)
 		bc.segs = append(bc.segs, pathSeg{name: f.name, idx: -1})
-		ok := bc.value(p, f.t)
+		ok := bc.value(p, bc.fend[mark+i], f.t)
 		bc.segs = bc.segs[:len(bc.segs)-1]
 		if !ok || root && bc.isPK[i] && bc.cells[at].null {
 			return false
@@ -207,13 +208,36 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 		bc.cbuf, ok = bc.canonObject(bc.cbuf, t, mark, xmark)
 		bc.cbuf = bc.cbuf[:cstart+copy(bc.cbuf[cstart:], bc.cbuf[asm:])]
 	}
-	bc.fpos, bc.fcan, bc.xmem = bc.fpos[:mark], bc.fcan[:mark], bc.xmem[:xmark]
+	bc.fpos, bc.fend, bc.fcan, bc.xmem = bc.fpos[:mark], bc.fend[:mark], bc.fcan[:mark], bc.xmem[:xmark]
 	return ok
 }
 
+// takeMember takes one member of an object being converted as t (fields
+// at fpos[mark:]): its key and where its value starts and ends. guess is
+// the field expected next; takeMember returns the next guess.
+func (bc *bytesConv) takeMember(t *colType, root bool, mark, guess int, key string, vpos, vend int) int {
+	// members usually come in the schema's order: try the next field first
+	i, known := guess, guess < len(t.fields) && t.fields[guess].name == key
+	if !known {
+		i, known = t.index[key]
+	}
+	if known {
+		bc.fpos[mark+i], bc.fend[mark+i] = vpos, vend
+		guess = i + 1
+	} else {
+		bc.addExtra(key, vpos)
+		bc.xmem = append(bc.xmem, rawMember{key: key, val: vpos})
+	}
+	if root && bc.s.cursorPath != nil && key == bc.s.cursorPath[0] {
+		bc.curPos = vpos
+	}
+	return guess
+}
+
 // value converts the value at pos (no whitespace before it) as t, as
-// converter.convert does; false where convert would fail.
-func (bc *bytesConv) value(pos int, t *colType) bool {
+// converter.convert does; false where convert would fail. end is where
+// the value ends, or -1 when the caller does not know.
+func (bc *bytesConv) value(pos, end int, t *colType) bool {
 	b := bc.raw
 	c := b[pos]
 	if c == 'n' {
@@ -231,7 +255,7 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 		bc.cbuf, cok = bc.js.appendCanonical(bc.cbuf, b, pos)
 		return ok && cok
 	case kVarchar:
-		return c == '"' && bc.str(pos)
+		return c == '"' && bc.str(pos, end)
 	case kBool:
 		if c != 't' && c != 'f' {
 			return false
@@ -251,10 +275,12 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 		if c != '"' {
 			return false
 		}
-		bc.st.b, bc.st.pos = b, pos
-		s, ok := bc.st.str()
+		s, ok := bc.plainStr(pos, end)
 		if !ok {
-			return false
+			bc.st.b, bc.st.pos = b, pos
+			if s, ok = bc.st.str(); !ok {
+				return false
+			}
 		}
 		bc.cbuf = appendCanonStr(bc.cbuf, 's', s)
 		if t.kind == kDate {
@@ -269,9 +295,11 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 	if c != '-' && (c < '0' || c > '9') {
 		return false
 	}
-	end := pos + 1
-	for end < len(b) && numByte(b[end]) {
-		end++
+	if end < 0 {
+		end = pos + 1
+		for end < len(b) && numByte(b[end]) {
+			end++
+		}
 	}
 	text := unsafeString(b[pos:end])
 	bc.cbuf = appendCanonStr(bc.cbuf, 'n', text)
@@ -315,9 +343,28 @@ func numByte(c byte) bool {
 	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
 
-// str converts the string at pos as VARCHAR: a span of the record when it
-// has no escapes, else its unescaped text copied to sbuf.
-func (bc *bytesConv) str(pos int) bool {
+// plainStr is the text of the string at pos..end (end -1: not known) when
+// it has no escapes; ok is false when it does or end is not known.
+func (bc *bytesConv) plainStr(pos, end int) (string, bool) {
+	if end < 0 {
+		return "", false
+	}
+	text := bc.raw[pos+1 : end-1]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		return "", false
+	}
+	return unsafeString(text), true
+}
+
+// str converts the string at pos (ending at end, or -1: not known) as
+// VARCHAR: a span of the record when it has no escapes, else its
+// unescaped text copied to sbuf.
+func (bc *bytesConv) str(pos, end int) bool {
+	if s, ok := bc.plainStr(pos, end); ok {
+		bc.cbuf = appendCanonStr(bc.cbuf, 's', s)
+		bc.cells = append(bc.cells, cell{inRaw: true, s0: int32(pos + 1), s1: int32(end - 1)})
+		return true
+	}
 	bc.st.b, bc.st.pos = bc.raw, pos
 	s, ok := bc.st.str()
 	if !ok {
@@ -359,7 +406,7 @@ func (bc *bytesConv) list(pos int, t *colType) bool {
 		st.ws()
 		p := st.pos
 		bc.segs = append(bc.segs, pathSeg{idx: n})
-		ok := bc.value(p, t.elem)
+		ok := bc.value(p, -1, t.elem)
 		bc.segs = bc.segs[:len(bc.segs)-1]
 		if !ok {
 			return false

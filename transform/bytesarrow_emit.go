@@ -114,7 +114,7 @@ func (bc *bytesConv) cursorCell() bool {
 		return true
 	}
 	at, segs, cmark := len(bc.cells), len(bc.segs), len(bc.cbuf)
-	if !bc.value(pos, bc.s.cursor) {
+	if !bc.value(pos, -1, bc.s.cursor) {
 		// not a value of the cursor's type: NULL, as cursorValue has it
 		bc.cells, bc.segs = append(bc.cells[:at], cell{null: true}), bc.segs[:segs]
 	}

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/rawland/rawland/mockapi"
@@ -69,13 +70,26 @@ func TestConverterCanonical(t *testing.T) {
 	converted := 0
 	for _, c := range cases {
 		bc := newBytesConv(c.s)
-		var st fastState
+		bc2 := newBytesConv(c.s)
+		st := fastState{rec: true}
 		var js jsonScratch
 		for _, r := range c.recs {
-			if c.s.fast.validate(r, &st) != fastValid || !bc.row(r, 0) {
+			if c.s.fast.validate(r, &st) != fastValid {
+				continue
+			}
+			// the root's members as the validator recorded them, or read
+			// by the converter itself: the same verdict and tape
+			ok, ok2 := bc.row(r, 0, st.members), bc2.row(r, 0, nil)
+			if ok != ok2 {
+				t.Fatalf("record %s: converted with the validator's members %v, without %v", r, ok, ok2)
+			}
+			if !ok {
 				continue
 			}
 			converted++
+			if !slices.Equal(bc.cells, bc2.cells) || !bytes.Equal(bc.sbuf, bc2.sbuf) || !bytes.Equal(bc.hbuf, bc2.hbuf) {
+				t.Fatalf("record %s: the tape differs with and without the validator's members", r)
+			}
 			want, ok := js.appendCanonical(nil, r, 0)
 			if !ok {
 				t.Fatalf("appendCanonical refuses %s, which the converter took", r)
