@@ -78,10 +78,10 @@ type bytesConv struct {
 	decs   []decimal128.Num
 	hbuf   []byte
 	curPos int // the cursor's first path segment in the record (-1: absent)
-	// members, when set, are the root object's members as the fast
-	// validator read them (memberSpan), so that the root's keys are not
-	// read again and its values need not be skipped to find the next
-	members []memberSpan
+	// rec, when set, is the record's objects as the fast validator
+	// recorded them (fastval_rec.go): their keys are not read again and
+	// their values need not be skipped to find the next
+	rec *recording
 	// the content hash (canon.go)
 	cbuf []byte      // canonical encodings of the values converted so far
 	fcan []canonSpan // per open struct: each field's encoding in cbuf
@@ -97,14 +97,14 @@ func newBytesConv(s *Schema) *bytesConv {
 }
 
 // row converts one record onto the tape; seq is its _rawland_seq. false:
-// the record must take the check() path. members are the root object's
-// members as the fast validator recorded them when it accepted raw
-// (fastState.members), or nil: then row reads them itself.
-func (bc *bytesConv) row(raw []byte, seq int64, members []memberSpan) bool {
+// the record must take the check() path. rec is the record's structure as
+// the fast validator recorded it when it accepted raw, or nil: then row
+// reads it itself.
+func (bc *bytesConv) row(raw []byte, seq int64, rec *recording) bool {
 	if len(raw) >= math.MaxInt32 {
 		return false
 	}
-	bc.raw, bc.members = raw, members
+	bc.raw, bc.rec = raw, rec
 	bc.cells, bc.sbuf, bc.fpos, bc.fend, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.fend[:0], bc.segs[:0]
 	bc.extras, bc.pbuf, bc.decs, bc.curPos = bc.extras[:0], bc.pbuf[:0], bc.decs[:0], -1
 	bc.cbuf, bc.fcan, bc.xmem, bc.hbuf = bc.cbuf[:0], bc.fcan[:0], bc.xmem[:0], bc.hbuf[:0]
@@ -148,8 +148,13 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 		bc.fcan = append(bc.fcan, canonSpan{})
 	}
 	guess := 0
-	if root && bc.members != nil {
-		for _, m := range bc.members {
+	var members []memberSpan
+	recorded := false
+	if bc.rec != nil {
+		members, recorded = bc.rec.membersAt(pos)
+	}
+	if recorded {
+		for _, m := range members {
 			if !m.plainKey {
 				return false // an escaped key: left to the decoded path
 			}

@@ -77,18 +77,18 @@ func TestConverterCanonical(t *testing.T) {
 			if c.s.fast.validate(r, &st) != fastValid {
 				continue
 			}
-			// the root's members as the validator recorded them, or read
-			// by the converter itself: the same verdict and tape
-			ok, ok2 := bc.row(r, 0, st.members), bc2.row(r, 0, nil)
+			// the objects as the validator recorded them, or read by the
+			// converter itself: the same verdict and tape
+			ok, ok2 := bc.row(r, 0, &st.recording), bc2.row(r, 0, nil)
 			if ok != ok2 {
-				t.Fatalf("record %s: converted with the validator's members %v, without %v", r, ok, ok2)
+				t.Fatalf("record %s: converted with the validator's recording %v, without %v", r, ok, ok2)
 			}
 			if !ok {
 				continue
 			}
 			converted++
 			if !slices.Equal(bc.cells, bc2.cells) || !bytes.Equal(bc.sbuf, bc2.sbuf) || !bytes.Equal(bc.hbuf, bc2.hbuf) {
-				t.Fatalf("record %s: the tape differs with and without the validator's members", r)
+				t.Fatalf("record %s: the tape differs with and without the validator's recording", r)
 			}
 			want, ok := js.appendCanonical(nil, r, 0)
 			if !ok {

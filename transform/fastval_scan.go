@@ -33,19 +33,9 @@ type fastState struct {
 	seen  []bool   // per open object: which names were present
 	keys  []uint64 // per open object: hashes of the keys it does not name (duplicates; named ones are in seen)
 	spans []int    // per open array with uniqueItems: item offsets
-	// rec asks for the root object's members in members, for the
-	// bytes → Arrow converter (bytesConv.row), which then need not read
-	// its keys again nor skip its values to find the next one
-	rec     bool
-	members []memberSpan
-}
-
-// memberSpan is one member of a record's root object: its key's text
-// (without the quotes, escapes not decoded) and its value's bytes.
-type memberSpan struct {
-	key0, key1 int32
-	val0, val1 int32
-	plainKey   bool // the key has no escapes
+	// rec asks for the record's objects and their members (fastval_rec.go)
+	rec bool
+	recording
 }
 
 // validate decides raw (one landed record) against the schema. A record
@@ -56,7 +46,8 @@ func (fv *fastValidator) validate(raw []byte, st *fastState) fastVerdict {
 		return fastUnsure
 	}
 	st.b, st.pos, st.depth, st.abort = raw, 0, 0, false
-	st.seen, st.keys, st.spans, st.members = st.seen[:0], st.keys[:0], st.spans[:0], st.members[:0]
+	st.seen, st.keys, st.spans = st.seen[:0], st.keys[:0], st.spans[:0]
+	st.recording.reset()
 	ok := st.val(fv.root)
 	st.ws()
 	if st.abort || st.pos != len(raw) {
@@ -225,12 +216,8 @@ func (st *fastState) object(n *fnode) bool {
 	objStart := st.pos
 	st.pos++
 	mark, kmark := len(st.seen), len(st.keys)
-	// the root object may be walked more than once (applicators,
-	// dependencies): each walk records its members afresh
-	rec := st.rec && st.depth == 1
-	if rec {
-		st.members = st.members[:0]
-	}
+	rec := st.rec && st.recording.begin(objStart)
+	slot, mmark := len(st.objs)-1, len(st.mstack)
 	for range n.names {
 		st.seen = append(st.seen, false)
 	}
@@ -317,7 +304,7 @@ func (st *fastState) object(n *fnode) bool {
 				st.skip()
 			}
 			if rec {
-				st.members = append(st.members, memberSpan{key0: int32(keyStart + 1), key1: int32(keyEnd),
+				st.mstack = append(st.mstack, memberSpan{key0: int32(keyStart + 1), key1: int32(keyEnd),
 					val0: int32(vstart), val1: int32(st.pos), plainKey: plainKey})
 			}
 			more, bad := st.next('}')
@@ -331,6 +318,9 @@ func (st *fastState) object(n *fnode) bool {
 		}
 	}
 	end := st.pos
+	if rec {
+		st.recording.end(slot, mmark)
+	}
 	if typeOK {
 		for _, r := range n.required {
 			ok = ok && st.seen[mark+r]

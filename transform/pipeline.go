@@ -229,11 +229,11 @@ func (st *stager) process(recs []rawRec) *batchOut {
 	var bc *bytesConv
 	if st.s.fast != nil {
 		bc = newBytesConv(st.s)
-		c.fast.rec = true // the converter takes the root's members from the validator
+		c.fast.rec = true // the converter takes the record's structure from the validator
 	}
 	for _, r := range recs {
 		fv := st.s.fastVerdict(r.data, &c)
-		if fv == fastValid && bc != nil && bc.row(r.data, r.seq, c.fast.members) {
+		if fv == fastValid && bc != nil && bc.row(r.data, r.seq, &c.fast.recording) {
 			bc.emit(bs, st.cols)
 			bc.drift(out.drift)
 			out.valid = append(out.valid, r)
