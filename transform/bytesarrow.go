@@ -399,6 +399,21 @@ func (bc *bytesConv) list(pos int, t *colType) bool {
 	bc.cells = append(bc.cells, cell{})
 	bc.cbuf = append(bc.cbuf, 'a')
 	cmark := len(bc.cbuf)
+	if bc.rec != nil {
+		if items, ok := bc.rec.membersAt(pos); ok {
+			for n, m := range items {
+				bc.segs = append(bc.segs, pathSeg{idx: n})
+				ok := bc.value(int(m.val0), int(m.val1), t.elem)
+				bc.segs = bc.segs[:len(bc.segs)-1]
+				if !ok {
+					return false
+				}
+			}
+			bc.cells[at].n = int64(len(items))
+			bc.cbuf = insertUvarint(bc.cbuf, cmark, uint64(len(items)))
+			return true
+		}
+	}
 	st := &bc.st
 	st.b, st.pos = bc.raw, pos+1
 	st.ws()

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// objectsOf lists every object of raw (valid JSON, no duplicate keys) in
-// the order of their first byte, with their members, read independently
-// of the validator: the reference for its recording.
+// objectsOf lists every object and array of raw (valid JSON, no duplicate
+// keys) in the order of their first byte, with their members (items),
+// read independently of the validator: the reference for its recording.
 func objectsOf(raw []byte) (starts []int, members [][]memberSpan) {
 	var st fastState
 	st.b = raw
@@ -40,6 +40,8 @@ func objectsOf(raw []byte) (starts []int, members [][]memberSpan) {
 				}
 			}
 		case '[':
+			i := len(starts)
+			starts, members = append(starts, st.pos), append(members, nil)
 			st.pos++
 			for {
 				st.ws()
@@ -47,7 +49,9 @@ func objectsOf(raw []byte) (starts []int, members [][]memberSpan) {
 					st.pos++
 					return
 				}
+				v0 := st.pos
 				walk()
+				members[i] = append(members[i], memberSpan{val0: int32(v0), val1: int32(st.pos)})
 				st.ws()
 				if raw[st.pos] == ',' {
 					st.pos++
@@ -62,9 +66,10 @@ func objectsOf(raw []byte) (starts []int, members [][]memberSpan) {
 }
 
 // TestFastValidatorRecording: what the validator records of a record's
-// objects equals an independent reading of the record, also under
-// schemas that walk values more than once (applicators, dependencies,
-// pattern properties, propertyNames), at the root and nested.
+// objects and arrays equals an independent reading of the record, also
+// under schemas that walk values more than once (applicators,
+// dependencies, pattern properties, propertyNames, contains), at the root
+// and nested.
 func TestFastValidatorRecording(t *testing.T) {
 	sub := `{"type":"object","properties":{"x":{"type":"integer"},"o":{"type":"object"}},"patternProperties":{"^x":{"minimum":0}}}`
 	schemas := []string{
@@ -73,6 +78,7 @@ func TestFastValidatorRecording(t *testing.T) {
 		`{"allOf":[{"type":"object"},{"properties":{"a":` + sub + `}}],"anyOf":[{"required":["a"]},{"required":["l"]}]}`,
 		`{"not":{"required":["zz"]},"if":{"properties":{"a":{"required":["x"]}}},"then":{"properties":{"l":{"minItems":1}}},"else":{"properties":{"a":{"oneOf":[` + sub + `,{"type":"object","required":["o"]}]}}}}`,
 		`{"dependencies":{"a":{"properties":{"a":` + sub + `}},"l":["a"]},"propertyNames":{"maxLength":3},"patternProperties":{".":{"type":["object","array","string","number","null"]}}}`,
+		`{"properties":{"l":{"contains":{"type":"object"},"items":{"anyOf":[{"type":"array"},` + sub + `]}}}}`,
 		`{"properties":{"a":{"$ref":"#/definitions/d"}},"additionalProperties":{"$ref":"#/definitions/d"},"definitions":{"d":{"anyOf":[{"type":"string"},` + sub + `]}}}`,
 	}
 	records := []string{
@@ -83,6 +89,9 @@ func TestFastValidatorRecording(t *testing.T) {
 		`{"l":[{"x":1,"o":{"k":"v"}},{"x":2}],"a":{"x":3}}`,
 		`{"a":"s","b":[{"x":[{"y":{}}]}],"c":{"d":{"e":{"f":{}}}}}`,
 		`{"a":{"x":-5,"xa":-1},"l":[]}`,
+		`[[],[[{}]],{"a":[1,[2]]}]`,
+		`[1,{"a":[]}]`,
+		`{"l":[[1,2],[[],{"x":1}],{"x":2}],"m":[[[[]]]]}`,
 	}
 	decided := 0
 	for si, body := range schemas {

@@ -355,6 +355,8 @@ func (st *fastState) array(n *fnode) bool {
 	if !st.enter() {
 		return false
 	}
+	rec := st.rec && st.recording.begin(st.pos)
+	slot, mmark := len(st.objs)-1, len(st.mstack)
 	st.pos++
 	smark := len(st.spans)
 	ok, count, found := typeOK, 0, false
@@ -386,6 +388,9 @@ func (st *fastState) array(n *fnode) bool {
 					st.spans = append(st.spans, start)
 				}
 			}
+			if rec {
+				st.mstack = append(st.mstack, memberSpan{val0: int32(start), val1: int32(st.pos)})
+			}
 			count++
 			more, bad := st.next(']')
 			if bad {
@@ -396,6 +401,9 @@ func (st *fastState) array(n *fnode) bool {
 			}
 			break
 		}
+	}
+	if rec {
+		st.recording.end(slot, mmark)
 	}
 	if typeOK {
 		ok = ok && count >= n.minItems && (n.maxItems < 0 || count <= n.maxItems)
