@@ -184,11 +184,16 @@ func (st *fastState) applicators(n *fnode, start int) bool {
 }
 
 func (st *fastState) literal() bool {
-	for _, lit := range []string{"true", "false", "null"} {
-		if len(st.b)-st.pos >= len(lit) && string(st.b[st.pos:st.pos+len(lit)]) == lit {
-			st.pos += len(lit)
-			return true
-		}
+	lit := "null"
+	switch st.b[st.pos] {
+	case 't':
+		lit = "true"
+	case 'f':
+		lit = "false"
+	}
+	if len(st.b)-st.pos >= len(lit) && string(st.b[st.pos:st.pos+len(lit)]) == lit {
+		st.pos += len(lit)
+		return true
 	}
 	return st.fail()
 }
