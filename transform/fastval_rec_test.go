@@ -105,19 +105,26 @@ func TestFastValidatorRecording(t *testing.T) {
 				continue
 			}
 			decided++
-			starts, members := objectsOf([]byte(rec))
-			if len(st.objs) != len(starts) {
-				t.Fatalf("schema %d, record %s: %d objects recorded, want %d", si, rec, len(st.objs), len(starts))
-			}
-			for i, start := range starts {
-				got, ok := st.membersAt(start)
-				if !ok || !slices.Equal(got, members[i]) {
-					t.Fatalf("schema %d, record %s, object at %d: recorded %v (%v), want %v", si, rec, start, got, ok, members[i])
-				}
-			}
+			checkRecording(t, &st, []byte(rec), body)
 		}
 	}
 	if decided < len(schemas)*len(records)*3/4 {
 		t.Errorf("the validator decided only %d of %d", decided, len(schemas)*len(records))
+	}
+}
+
+// checkRecording fails unless st's recording of raw (which it decided)
+// equals objectsOf's reading.
+func checkRecording(t *testing.T, st *fastState, raw []byte, schema string) {
+	t.Helper()
+	starts, members := objectsOf(raw)
+	if len(st.objs) != len(starts) {
+		t.Fatalf("schema %s, record %s: %d objects and arrays recorded, want %d", schema, raw, len(st.objs), len(starts))
+	}
+	for i, start := range starts {
+		got, ok := st.membersAt(start)
+		if !ok || !slices.Equal(got, members[i]) {
+			t.Fatalf("schema %s, record %s, at %d: recorded %v (%v), want %v", schema, raw, start, got, ok, members[i])
+		}
 	}
 }

@@ -178,8 +178,11 @@ func FuzzFastValidator(f *testing.F) {
 		if s == nil || s.fast == nil {
 			return
 		}
-		var st fastState
+		st := fastState{rec: true}
 		got := s.fast.validate(record, &st)
+		if got != fastUnsure {
+			checkRecording(t, &st, record, string(schema))
+		}
 		v, ferr := decodeChecked(record)
 		if ferr != nil {
 			if got == fastValid {
