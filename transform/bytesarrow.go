@@ -78,6 +78,9 @@ type bytesConv struct {
 	decs   []decimal128.Num
 	hbuf   []byte
 	curPos int // the cursor's first path segment in the record (-1: absent)
+	// curField is the root field the cursor's path starts with, -1 when
+	// none does (then takeMember looks for it among the extras)
+	curField int
 	// rec, when set, is the record's objects as the fast validator
 	// recorded them (fastval_rec.go): their keys are not read again and
 	// their values need not be skipped to find the next
@@ -89,7 +92,12 @@ type bytesConv struct {
 }
 
 func newBytesConv(s *Schema) *bytesConv {
-	bc := &bytesConv{s: s, isPK: make([]bool, len(s.root.fields))}
+	bc := &bytesConv{s: s, isPK: make([]bool, len(s.root.fields)), curField: -1}
+	if len(s.cursorPath) > 0 {
+		if i, ok := s.root.index[s.cursorPath[0]]; ok {
+			bc.curField = i
+		}
+	}
 	for _, p := range s.pk {
 		bc.isPK[p] = true
 	}
@@ -228,12 +236,14 @@ func (bc *bytesConv) takeMember(t *colType, root bool, mark, guess int, key stri
 	}
 	if known {
 		bc.fpos[mark+i], bc.fend[mark+i] = vpos, vend
-		guess = i + 1
-	} else {
-		bc.addExtra(key, vpos)
-		bc.xmem = append(bc.xmem, rawMember{key: key, val: vpos})
+		if root && i == bc.curField {
+			bc.curPos = vpos
+		}
+		return i + 1
 	}
-	if root && bc.s.cursorPath != nil && key == bc.s.cursorPath[0] {
+	bc.addExtra(key, vpos)
+	bc.xmem = append(bc.xmem, rawMember{key: key, val: vpos})
+	if root && bc.curField < 0 && bc.s.cursorPath != nil && key == bc.s.cursorPath[0] {
 		bc.curPos = vpos
 	}
 	return guess
