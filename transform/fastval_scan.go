@@ -738,7 +738,7 @@ func (st *fastState) number(n *fnode) bool {
 		return true
 	}
 	s := unsafeString(text)
-	f, err := strconv.ParseFloat(s, 64)
+	f, err := numFloat(text)
 	if n.hasEnum {
 		if err != nil {
 			return st.fail() // gojsonschema cannot compare it either
@@ -777,6 +777,27 @@ func (st *fastState) number(n *fnode) bool {
 		ok = new(big.Rat).Quo(r, n.multipleOf).IsInt()
 	}
 	return ok && !st.abort
+}
+
+// numFloat is strconv.ParseFloat(text, 64), without its general parser for
+// the integers records mostly hold (ids, versions, counts).
+func numFloat(text []byte) (float64, error) {
+	if !smallInt(text) {
+		return strconv.ParseFloat(unsafeString(text), 64)
+	}
+	digits := text
+	if text[0] == '-' {
+		digits = text[1:]
+	}
+	var u uint64
+	for _, c := range digits {
+		u = u*10 + uint64(c-'0')
+	}
+	f := float64(u) // at most 15 digits: exact
+	if text[0] == '-' {
+		f = -f // -0 stays negative zero, as ParseFloat has it
+	}
+	return f, nil
 }
 
 // smallInt says whether a JSON number is an integer written without
