@@ -26,16 +26,19 @@ import (
 // FuzzBytesArrow hold the two paths to equal Arrow records.
 //
 // It works in two passes: row walks the bytes and writes one cell per
-// value onto a tape (in column order, struct fields in schema order, list
-// lengths before their items), and emit replays the tape into the batch's
-// builders. A record refused half-way leaves the builders untouched.
+// value onto a tape, and emit replays the tape into the batch's builders.
+// A record refused half-way leaves the builders untouched.
 //
 // The content hash's canonical encoding (canonical in check.go) is built
-// in the same walk: each value the converter reads appends its canonical
-// encoding to cbuf, and each object is assembled from its members'
-// encodings in the order of their names (colType.byName, merged with the
-// object's extra members), so the record is not read a second time.
-// canon_test.go holds it to appendCanonical and to canonical.
+// in the same walk, so the record is not read a second time: each value
+// the converter reads appends its canonical encoding to cbuf, and an
+// object's members are converted in the order of their names (the
+// canonical order: colType.byName, merged with the object's extra
+// members), each after its key. So a struct's fields are on the tape in
+// name order; the struct's cell (the root has none) points at a table in
+// fcell of where each field's cells start, which emit follows to append
+// them in schema order. List lengths come before their items.
+// canon_test.go holds the encoding to appendCanonical and to canonical.
 
 // cell is one converted value on the tape.
 type cell struct {
@@ -87,8 +90,11 @@ type bytesConv struct {
 	rec *recording
 	// the content hash (canon.go)
 	cbuf []byte      // canonical encodings of the values converted so far
-	fcan []canonSpan // per open struct: each field's encoding in cbuf
 	xmem []rawMember // per open struct: its members the schema does not describe
+	// fcell holds, per converted struct, where each field's cells start
+	// (-1: absent, NULL) and then where the struct's cells end; the root's
+	// table comes first
+	fcell []int32
 }
 
 func newBytesConv(s *Schema) *bytesConv {
@@ -115,18 +121,21 @@ func (bc *bytesConv) row(raw []byte, seq int64, rec *recording) bool {
 	bc.raw, bc.rec = raw, rec
 	bc.cells, bc.sbuf, bc.fpos, bc.fend, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.fend[:0], bc.segs[:0]
 	bc.extras, bc.pbuf, bc.decs, bc.curPos = bc.extras[:0], bc.pbuf[:0], bc.decs[:0], -1
-	bc.cbuf, bc.fcan, bc.xmem, bc.hbuf = bc.cbuf[:0], bc.fcan[:0], bc.xmem[:0], bc.hbuf[:0]
+	bc.cbuf, bc.xmem, bc.hbuf, bc.fcell = bc.cbuf[:0], bc.xmem[:0], bc.hbuf[:0], bc.fcell[:0]
 	pos := bc.ws(0)
 	if pos >= len(raw) || raw[pos] != '{' {
 		return false
 	}
-	if !bc.object(pos, bc.s.root, true) {
+	// the root's canonical encoding is the record's: it goes to hbuf, and
+	// cbuf gets its buffer back also when the record is refused
+	saved := bc.cbuf
+	bc.cbuf = bc.hbuf
+	ok := bc.object(pos, bc.s.root, true)
+	bc.hbuf, bc.cbuf = bc.cbuf, saved
+	if !ok || !bc.extraCell() || !bc.cursorCell() {
 		return false
 	}
-	if !bc.extraCell() || !bc.cursorCell() {
-		return false
-	}
-	sum := sha256.Sum256(bc.hbuf) // object wrote the record's canonical encoding
+	sum := sha256.Sum256(bc.hbuf)
 	bc.cells = append(bc.cells, cell{n: int64(binary.BigEndian.Uint64(sum[:8]))}, cell{n: seq})
 	return len(bc.sbuf) < math.MaxInt32
 }
@@ -143,17 +152,15 @@ func (bc *bytesConv) ws(pos int) int {
 	return pos
 }
 
-// object converts the object at pos as the struct t: one cell, then its
-// fields in schema order. Members t does not describe become extras. It
-// appends the object's canonical encoding to cbuf, or for the root writes
-// it to hbuf.
+// object converts the object at pos as the struct t: one cell (not for
+// the root), then its fields in name order. Members t does not describe
+// become extras. It appends the object's canonical encoding to cbuf.
 func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 	b, st := bc.raw, &bc.st
-	mark, xmark, cstart := len(bc.fpos), len(bc.xmem), len(bc.cbuf)
+	mark, xmark := len(bc.fpos), len(bc.xmem)
 	for range t.fields {
 		bc.fpos = append(bc.fpos, -1)
 		bc.fend = append(bc.fend, -1)
-		bc.fcan = append(bc.fcan, canonSpan{})
 	}
 	guess := 0
 	var members []memberSpan
@@ -191,37 +198,67 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 			st.pos++
 		}
 	}
-	if !root {
-		bc.cells = append(bc.cells, cell{})
+	count := len(bc.xmem) - xmark
+	for i := range t.fields {
+		switch {
+		case bc.fpos[mark+i] >= 0:
+			count++
+		case root && bc.isPK[i]:
+			return false // check() names the missing key
+		}
 	}
-	for i, f := range t.fields {
+	base := len(bc.fcell)
+	for range len(t.fields) + 1 {
+		bc.fcell = append(bc.fcell, -1)
+	}
+	if !root {
+		bc.cells = append(bc.cells, cell{n: int64(base)})
+	}
+	bc.cbuf = append(bc.cbuf, 'o')
+	bc.cbuf = binary.AppendUvarint(bc.cbuf, uint64(count))
+	// the fields in name order, the extra members (rare) merged in
+	x := bc.xmem[xmark:]
+	if len(x) > 1 {
+		sortMembers(x)
+	}
+	xi := 0
+	for _, i := range t.byName {
 		p := bc.fpos[mark+i]
 		if p < 0 {
-			if root && bc.isPK[i] {
-				return false // check() names the missing key
-			}
-			bc.cells = append(bc.cells, cell{null: true})
 			continue
 		}
-		at, c0 := len(bc.cells), len(bc.cbuf)
+		f := t.fields[i]
+		for ; xi < len(x) && x[xi].key < f.name; xi++ {
+			if !bc.canonExtra(x[xi]) {
+				return false
+			}
+		}
+		bc.cbuf = appendCanonStr(bc.cbuf, 'k', f.name)
+		at := len(bc.cells)
+		bc.fcell[base+i] = int32(at)
 		bc.segs = append(bc.segs, pathSeg{name: f.name, idx: -1})
 		ok := bc.value(p, bc.fend[mark+i], f.t)
 		bc.segs = bc.segs[:len(bc.segs)-1]
 		if !ok || root && bc.isPK[i] && bc.cells[at].null {
 			return false
 		}
-		bc.fcan[mark+i] = canonSpan{int32(c0), int32(len(bc.cbuf))}
 	}
+	for ; xi < len(x); xi++ {
+		if !bc.canonExtra(x[xi]) {
+			return false
+		}
+	}
+	bc.fcell[base+len(t.fields)] = int32(len(bc.cells))
+	bc.fpos, bc.fend, bc.xmem = bc.fpos[:mark], bc.fend[:mark], bc.xmem[:xmark]
+	return true
+}
+
+// canonExtra appends the canonical encoding of a member the schema does
+// not describe, key and value, read from the record.
+func (bc *bytesConv) canonExtra(m rawMember) bool {
+	bc.cbuf = appendCanonStr(bc.cbuf, 'k', m.key)
 	var ok bool
-	if root {
-		bc.hbuf, ok = bc.canonObject(bc.hbuf[:0], t, mark, xmark)
-	} else {
-		// assembled after the members' encodings, then moved over them
-		asm := len(bc.cbuf)
-		bc.cbuf, ok = bc.canonObject(bc.cbuf, t, mark, xmark)
-		bc.cbuf = bc.cbuf[:cstart+copy(bc.cbuf[cstart:], bc.cbuf[asm:])]
-	}
-	bc.fpos, bc.fend, bc.fcan, bc.xmem = bc.fpos[:mark], bc.fend[:mark], bc.fcan[:mark], bc.xmem[:xmark]
+	bc.cbuf, ok = bc.js.appendCanonical(bc.cbuf, bc.raw, m.val)
 	return ok
 }
 

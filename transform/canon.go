@@ -6,13 +6,10 @@ import (
 	"strings"
 )
 
-// The content hash's canonical encoding (canonical in check.go: type tags,
-// lengths, object keys sorted), built by the bytes → Arrow converter while
-// it converts the record (bytesarrow.go), from the encodings of the values
-// it has read.
-
-// canonSpan is where one value's canonical encoding is in bytesConv.cbuf.
-type canonSpan struct{ s, e int32 }
+// Pieces of the content hash's canonical encoding (canonical in check.go:
+// type tags, lengths, object keys sorted), shared by the converter, which
+// builds it while it converts the record (bytesarrow.go), and
+// appendCanonical, which builds it from the bytes alone (bytesjson.go).
 
 // appendCanonStr appends a string-like value as canonical does: its tag,
 // its length, its bytes.
@@ -31,51 +28,6 @@ func insertUvarint(dst []byte, at int, n uint64) []byte {
 	copy(dst[at+k:], dst[at:len(dst)-k])
 	copy(dst[at:], vb[:k])
 	return dst
-}
-
-// canonObject appends the canonical encoding of the object whose fields
-// (of t) were converted at fpos[mark:] / fcan[mark:] and whose other
-// members are xmem[xmark:]: its members in the order of their names. The
-// fields' names are in t.byName's order already; the other members
-// (rare) are sorted here and merged in, each encoded from the record.
-// false: an extra member cannot be encoded (appendCanonical refuses it).
-func (bc *bytesConv) canonObject(dst []byte, t *colType, mark, xmark int) ([]byte, bool) {
-	x := bc.xmem[xmark:]
-	if len(x) > 1 {
-		sortMembers(x)
-	}
-	count := len(x)
-	for _, p := range bc.fpos[mark : mark+len(t.fields)] {
-		if p >= 0 {
-			count++
-		}
-	}
-	dst = append(dst, 'o')
-	dst = binary.AppendUvarint(dst, uint64(count))
-	xi := 0
-	var ok bool
-	for _, i := range t.byName {
-		if bc.fpos[mark+i] < 0 {
-			continue
-		}
-		name := t.fields[i].name
-		for ; xi < len(x) && x[xi].key < name; xi++ {
-			dst = appendCanonStr(dst, 'k', x[xi].key)
-			if dst, ok = bc.js.appendCanonical(dst, bc.raw, x[xi].val); !ok {
-				return dst, false
-			}
-		}
-		dst = appendCanonStr(dst, 'k', name)
-		sp := bc.fcan[mark+i]
-		dst = append(dst, bc.cbuf[sp.s:sp.e]...)
-	}
-	for ; xi < len(x); xi++ {
-		dst = appendCanonStr(dst, 'k', x[xi].key)
-		if dst, ok = bc.js.appendCanonical(dst, bc.raw, x[xi].val); !ok {
-			return dst, false
-		}
-	}
-	return dst, true
 }
 
 func sortMembers(m []rawMember) {
