@@ -44,7 +44,7 @@ import (
 type cell struct {
 	null  bool
 	inRaw bool  // the text is record[s0:s1], else sbuf[s0:s1]
-	n     int64 // BIGINT, BOOLEAN (0/1), TIMESTAMP µs, DATE days, UBIGINT, list length, decimal index; DOUBLE bits
+	n     int64 // BIGINT, BOOLEAN (0/1), TIMESTAMP µs, DATE days, UBIGINT, list length, decimal index, struct table (fcell); DOUBLE bits
 	s0    int32
 	s1    int32
 }
