@@ -193,4 +193,3 @@ func (bc *bytesConv) list(pos int, t *colType) bool {
 	bc.cbuf = insertUvarint(bc.cbuf, cmark, uint64(n))
 	return true
 }
-
