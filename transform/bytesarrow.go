@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -25,15 +26,25 @@ import (
 // FuzzBytesArrow hold the two paths to equal Arrow records.
 //
 // It works in two passes: row walks the bytes and writes one cell per
-// value onto a tape (in column order, struct fields in schema order, list
-// lengths before their items), and emit replays the tape into the batch's
-// builders. A record refused half-way leaves the builders untouched.
+// value onto a tape, and emit replays the tape into the batch's builders.
+// A record refused half-way leaves the builders untouched.
+//
+// The content hash's canonical encoding (canonical in check.go) is built
+// in the same walk, so the record is not read a second time: each value
+// the converter reads appends its canonical encoding to cbuf, and an
+// object's members are converted in the order of their names (the
+// canonical order: colType.byName, merged with the object's extra
+// members), each after its key. So a struct's fields are on the tape in
+// name order; the struct's cell (the root has none) points at a table in
+// fcell of where each field's cells start, which emit follows to append
+// them in schema order. List lengths come before their items.
+// canon_test.go holds the encoding to appendCanonical and to canonical.
 
 // cell is one converted value on the tape.
 type cell struct {
 	null  bool
 	inRaw bool  // the text is record[s0:s1], else sbuf[s0:s1]
-	n     int64 // BIGINT, BOOLEAN (0/1), TIMESTAMP µs, DATE days, UBIGINT, list length, decimal index; DOUBLE bits
+	n     int64 // BIGINT, BOOLEAN (0/1), TIMESTAMP µs, DATE days, UBIGINT, list length, decimal index, struct table (fcell); DOUBLE bits
 	s0    int32
 	s1    int32
 }
@@ -62,6 +73,7 @@ type bytesConv struct {
 	cells  []cell
 	sbuf   []byte
 	fpos   []int // per open struct: where each field's value starts (-1: absent)
+	fend   []int // per open struct: where each field's value ends
 	segs   []pathSeg
 	extras []extraRef
 	pbuf   []byte
@@ -69,10 +81,29 @@ type bytesConv struct {
 	decs   []decimal128.Num
 	hbuf   []byte
 	curPos int // the cursor's first path segment in the record (-1: absent)
+	// curField is the root field the cursor's path starts with, -1 when
+	// none does (then takeMember looks for it among the extras)
+	curField int
+	// rec, when set, is the record's objects as the fast validator
+	// recorded them (fastval_rec.go): their keys are not read again and
+	// their values need not be skipped to find the next
+	rec *recording
+	// the content hash (canon.go)
+	cbuf []byte      // canonical encodings of the values converted so far
+	xmem []rawMember // per open struct: its members the schema does not describe
+	// fcell holds, per converted struct, where each field's cells start
+	// (-1: absent, NULL) and then where the struct's cells end; the root's
+	// table comes first
+	fcell []int32
 }
 
 func newBytesConv(s *Schema) *bytesConv {
-	bc := &bytesConv{s: s, isPK: make([]bool, len(s.root.fields))}
+	bc := &bytesConv{s: s, isPK: make([]bool, len(s.root.fields)), curField: -1}
+	if len(s.cursorPath) > 0 {
+		if i, ok := s.root.index[s.cursorPath[0]]; ok {
+			bc.curField = i
+		}
+	}
 	for _, p := range s.pk {
 		bc.isPK[p] = true
 	}
@@ -80,26 +111,28 @@ func newBytesConv(s *Schema) *bytesConv {
 }
 
 // row converts one record onto the tape; seq is its _rawland_seq. false:
-// the record must take the check() path.
-func (bc *bytesConv) row(raw []byte, seq int64) bool {
+// the record must take the check() path. rec is the record's structure as
+// the fast validator recorded it when it accepted raw, or nil: then row
+// reads it itself.
+func (bc *bytesConv) row(raw []byte, seq int64, rec *recording) bool {
 	if len(raw) >= math.MaxInt32 {
 		return false
 	}
-	bc.raw = raw
-	bc.cells, bc.sbuf, bc.fpos, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.segs[:0]
+	bc.raw, bc.rec = raw, rec
+	bc.cells, bc.sbuf, bc.fpos, bc.fend, bc.segs = bc.cells[:0], bc.sbuf[:0], bc.fpos[:0], bc.fend[:0], bc.segs[:0]
 	bc.extras, bc.pbuf, bc.decs, bc.curPos = bc.extras[:0], bc.pbuf[:0], bc.decs[:0], -1
+	bc.cbuf, bc.xmem, bc.hbuf, bc.fcell = bc.cbuf[:0], bc.xmem[:0], bc.hbuf[:0], bc.fcell[:0]
 	pos := bc.ws(0)
 	if pos >= len(raw) || raw[pos] != '{' {
 		return false
 	}
-	if !bc.object(pos, bc.s.root, true) {
-		return false
-	}
-	if !bc.extraCell() || !bc.cursorCell() {
-		return false
-	}
-	var ok bool
-	if bc.hbuf, ok = bc.js.appendCanonical(bc.hbuf[:0], raw, 0); !ok {
+	// the root's canonical encoding is the record's: it goes to hbuf, and
+	// cbuf gets its buffer back also when the record is refused
+	saved := bc.cbuf
+	bc.cbuf = bc.hbuf
+	ok := bc.object(pos, bc.s.root, true)
+	bc.hbuf, bc.cbuf = bc.cbuf, saved
+	if !ok || !bc.extraCell() || !bc.cursorCell() {
 		return false
 	}
 	sum := sha256.Sum256(bc.hbuf)
@@ -119,83 +152,15 @@ func (bc *bytesConv) ws(pos int) int {
 	return pos
 }
 
-// object converts the object at pos as the struct t: one cell, then its
-// fields in schema order. Members t does not describe become extras.
-func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
-	b, st := bc.raw, &bc.st
-	mark := len(bc.fpos)
-	for range t.fields {
-		bc.fpos = append(bc.fpos, -1)
-	}
-	st.b, st.pos = b, pos+1
-	st.ws()
-	guess := 0
-	if b[st.pos] != '}' {
-		for {
-			st.ws()
-			kstart := st.pos + 1
-			key, ok := st.str()
-			if !ok || len(key) != st.pos-1-kstart {
-				return false // an escaped key: left to the decoded path
-			}
-			st.ws()
-			st.pos++ // ':'
-			st.ws()
-			vpos := st.pos
-			// members usually come in the schema's order: try the next field first
-			i, known := guess, guess < len(t.fields) && t.fields[guess].name == key
-			if !known {
-				i, known = t.index[key]
-			}
-			if known {
-				bc.fpos[mark+i] = vpos
-				guess = i + 1
-			} else {
-				bc.addExtra(key, vpos)
-			}
-			if root && bc.s.cursorPath != nil && key == bc.s.cursorPath[0] {
-				bc.curPos = vpos
-			}
-			skipValue(st)
-			st.ws()
-			if b[st.pos] == ',' {
-				st.pos++
-				continue
-			}
-			break
-		}
-	}
-	if !root {
-		bc.cells = append(bc.cells, cell{})
-	}
-	for i, f := range t.fields {
-		p := bc.fpos[mark+i]
-		if p < 0 {
-			if root && bc.isPK[i] {
-				return false // check() names the missing key
-			}
-			bc.cells = append(bc.cells, cell{null: true})
-			continue
-		}
-		at := len(bc.cells)
-		bc.segs = append(bc.segs, pathSeg{name: f.name, idx: -1})
-		ok := bc.value(p, f.t)
-		bc.segs = bc.segs[:len(bc.segs)-1]
-		if !ok || root && bc.isPK[i] && bc.cells[at].null {
-			return false
-		}
-	}
-	bc.fpos = bc.fpos[:mark]
-	return true
-}
-
 // value converts the value at pos (no whitespace before it) as t, as
-// converter.convert does; false where convert would fail.
-func (bc *bytesConv) value(pos int, t *colType) bool {
+// converter.convert does; false where convert would fail. end is where
+// the value ends, or -1 when the caller does not know.
+func (bc *bytesConv) value(pos, end int, t *colType) bool {
 	b := bc.raw
 	c := b[pos]
 	if c == 'n' {
 		bc.cells = append(bc.cells, cell{null: true})
+		bc.cbuf = append(bc.cbuf, 'z')
 		return true
 	}
 	switch t.kind {
@@ -204,9 +169,11 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 		out, ok := bc.js.appendJSONText(bc.sbuf, b, pos)
 		bc.sbuf = out
 		bc.cells = append(bc.cells, cell{s0: int32(start), s1: int32(len(out))})
-		return ok
+		var cok bool
+		bc.cbuf, cok = bc.js.appendCanonical(bc.cbuf, b, pos)
+		return ok && cok
 	case kVarchar:
-		return c == '"' && bc.str(pos)
+		return c == '"' && bc.str(pos, end)
 	case kBool:
 		if c != 't' && c != 'f' {
 			return false
@@ -216,6 +183,7 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 			n = 1
 		}
 		bc.cells = append(bc.cells, cell{n: n})
+		bc.cbuf = append(bc.cbuf, c) // 't' or 'f', as canonical tags them
 		return true
 	case kStruct:
 		return c == '{' && bc.object(pos, t, false)
@@ -225,28 +193,34 @@ func (bc *bytesConv) value(pos int, t *colType) bool {
 		if c != '"' {
 			return false
 		}
-		bc.st.b, bc.st.pos = b, pos
-		s, ok := bc.st.str()
+		s, ok := bc.plainStr(pos, end)
 		if !ok {
-			return false
+			bc.st.b, bc.st.pos = b, pos
+			if s, ok = bc.st.str(); !ok {
+				return false
+			}
 		}
+		bc.cbuf = appendCanonStr(bc.cbuf, 's', s)
 		if t.kind == kDate {
 			d, err := time.Parse(time.DateOnly, s)
 			bc.cells = append(bc.cells, cell{n: int64(arrow.Date32FromTime(d))})
 			return err == nil
 		}
-		ts, err := time.Parse(time.RFC3339Nano, s)
-		bc.cells = append(bc.cells, cell{n: ts.UnixMicro()})
+		us, err := parseTimestamp(s)
+		bc.cells = append(bc.cells, cell{n: us})
 		return err == nil
 	}
 	if c != '-' && (c < '0' || c > '9') {
 		return false
 	}
-	end := pos + 1
-	for end < len(b) && numByte(b[end]) {
-		end++
+	if end < 0 {
+		end = pos + 1
+		for end < len(b) && numByte(b[end]) {
+			end++
+		}
 	}
 	text := unsafeString(b[pos:end])
+	bc.cbuf = appendCanonStr(bc.cbuf, 'n', text)
 	switch t.kind {
 	case kBigint:
 		i, err := strconv.ParseInt(text, 10, 64)
@@ -287,14 +261,34 @@ func numByte(c byte) bool {
 	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
 
-// str converts the string at pos as VARCHAR: a span of the record when it
-// has no escapes, else its unescaped text copied to sbuf.
-func (bc *bytesConv) str(pos int) bool {
+// plainStr is the text of the string at pos..end (end -1: not known) when
+// it has no escapes; ok is false when it does or end is not known.
+func (bc *bytesConv) plainStr(pos, end int) (string, bool) {
+	if end < 0 {
+		return "", false
+	}
+	text := bc.raw[pos+1 : end-1]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		return "", false
+	}
+	return unsafeString(text), true
+}
+
+// str converts the string at pos (ending at end, or -1: not known) as
+// VARCHAR: a span of the record when it has no escapes, else its
+// unescaped text copied to sbuf.
+func (bc *bytesConv) str(pos, end int) bool {
+	if s, ok := bc.plainStr(pos, end); ok {
+		bc.cbuf = appendCanonStr(bc.cbuf, 's', s)
+		bc.cells = append(bc.cells, cell{inRaw: true, s0: int32(pos + 1), s1: int32(end - 1)})
+		return true
+	}
 	bc.st.b, bc.st.pos = bc.raw, pos
 	s, ok := bc.st.str()
 	if !ok {
 		return false
 	}
+	bc.cbuf = appendCanonStr(bc.cbuf, 's', s)
 	start := pos + 1
 	if len(s) == bc.st.pos-1-start {
 		bc.cells = append(bc.cells, cell{inRaw: true, s0: int32(start), s1: int32(bc.st.pos - 1)})
@@ -309,41 +303,6 @@ func (bc *bytesConv) text(s string) cell {
 	start := len(bc.sbuf)
 	bc.sbuf = append(bc.sbuf, s...)
 	return cell{s0: int32(start), s1: int32(len(bc.sbuf))}
-}
-
-// list converts the array at pos as the list t: its length, then its
-// items.
-func (bc *bytesConv) list(pos int, t *colType) bool {
-	at := len(bc.cells)
-	bc.cells = append(bc.cells, cell{})
-	st := &bc.st
-	st.b, st.pos = bc.raw, pos+1
-	st.ws()
-	if bc.raw[st.pos] == ']' {
-		return true
-	}
-	n := 0
-	for {
-		st.ws()
-		p := st.pos
-		bc.segs = append(bc.segs, pathSeg{idx: n})
-		ok := bc.value(p, t.elem)
-		bc.segs = bc.segs[:len(bc.segs)-1]
-		if !ok {
-			return false
-		}
-		n++
-		// value moved st only for some types: skip the item from its start
-		st.b, st.pos = bc.raw, p
-		skipValue(st)
-		st.ws()
-		if bc.raw[st.pos] != ',' {
-			break
-		}
-		st.pos++
-	}
-	bc.cells[at].n = int64(n)
-	return true
 }
 
 // textOf is a text cell's bytes.

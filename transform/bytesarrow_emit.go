@@ -113,11 +113,12 @@ func (bc *bytesConv) cursorCell() bool {
 		bc.cells = append(bc.cells, bc.text(cursorval.SortKey(s)))
 		return true
 	}
-	at, segs := len(bc.cells), len(bc.segs)
-	if !bc.value(pos, bc.s.cursor) {
+	at, segs, cmark := len(bc.cells), len(bc.segs), len(bc.cbuf)
+	if !bc.value(pos, -1, bc.s.cursor) {
 		// not a value of the cursor's type: NULL, as cursorValue has it
 		bc.cells, bc.segs = append(bc.cells[:at], cell{null: true}), bc.segs[:segs]
 	}
+	bc.cbuf = bc.cbuf[:cmark] // value encoded it for the content hash, which is done
 	return true
 }
 
@@ -191,12 +192,26 @@ func (bc *bytesConv) drift(d driftSet) {
 }
 
 // emit replays the tape into the batch's builders, one per staging
-// column, with the calls appendArrow makes.
+// column, with the calls appendArrow makes: the root's fields through
+// its table in fcell (fcell[:n+1]), then the columns after them.
 func (bc *bytesConv) emit(bs []array.Builder, cols []field) {
-	k := 0
-	for i, c := range cols {
-		k = bc.put(bs[i], c.t, k)
+	n := len(bc.s.root.fields)
+	for i, c := range cols[:n] {
+		bc.putField(bs[i], c.t, bc.fcell[i])
 	}
+	k := int(bc.fcell[n])
+	for i, c := range cols[n:] {
+		k = bc.put(bs[n+i], c.t, k)
+	}
+}
+
+// putField appends a struct field whose cells start at k (-1: absent).
+func (bc *bytesConv) putField(b array.Builder, t *colType, k int32) {
+	if k < 0 {
+		b.AppendNull()
+		return
+	}
+	bc.put(b, t, int(k))
 }
 
 func (bc *bytesConv) put(b array.Builder, t *colType, k int) int {
@@ -222,9 +237,11 @@ func (bc *bytesConv) put(b array.Builder, t *colType, k int) int {
 	case kStruct:
 		sb := b.(*array.StructBuilder)
 		sb.Append(true)
+		base := int(c.n) // the struct's table in fcell
 		for i, f := range t.fields {
-			k = bc.put(sb.FieldBuilder(i), f.t, k)
+			bc.putField(sb.FieldBuilder(i), f.t, bc.fcell[base+i])
 		}
+		k = int(bc.fcell[base+len(t.fields)])
 	case kList:
 		lb := b.(*array.ListBuilder)
 		lb.Append(true)

@@ -76,10 +76,6 @@ func (sc *jsonScratch) objectMembers(b []byte, pos int) (from int, ok bool) {
 	return from, true
 }
 
-func sortMembers(m []rawMember) {
-	slices.SortFunc(m, func(a, b rawMember) int { return strings.Compare(a.key, b.key) })
-}
-
 // sortOutermost sorts the outermost object's members, reusing the last
 // permutation when the keys came in the same order as last time.
 func (sc *jsonScratch) sortOutermost(m []rawMember) {
@@ -141,23 +137,18 @@ func skipValue(st *fastState) {
 }
 
 // strEnd is the position of the quote that closes the string whose text
-// starts at i, in JSON known to be valid: the next quote not escaped by
-// an odd run of backslashes.
+// starts at i, in JSON known to be valid: the next quote that is not
+// escaped.
 func strEnd(b []byte, i int) int {
 	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
+		i = quoteOrBackslashAt(b, i)
+		switch {
+		case i >= len(b):
 			return len(b) - 1 // not reached on valid JSON
-		}
-		i += j
-		k := i - 1
-		for b[k] == '\\' {
-			k--
-		}
-		if (i-1-k)%2 == 0 {
+		case b[i] == '"':
 			return i
 		}
-		i++
+		i += 2 // a backslash and the byte it escapes
 	}
 }
 
@@ -292,11 +283,7 @@ func (sc *jsonScratch) appendCanonical(dst, b []byte, pos int) ([]byte, bool) {
 	st.b, st.pos = b, pos
 	st.ws()
 	pos = st.pos
-	str := func(dst []byte, tag byte, s string) []byte {
-		dst = append(dst, tag)
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		return append(dst, s...)
-	}
+	str := appendCanonStr
 	switch c := b[pos]; {
 	case c == '"':
 		s, ok := st.str()
@@ -354,12 +341,7 @@ func (sc *jsonScratch) appendCanonical(dst, b []byte, pos int) ([]byte, bool) {
 				st.ws()
 			}
 		}
-		var vb [binary.MaxVarintLen64]byte
-		k := binary.PutUvarint(vb[:], uint64(n))
-		dst = append(dst, vb[:k]...)
-		copy(dst[mark+k:], dst[mark:len(dst)-k])
-		copy(dst[mark:], vb[:k])
-		return dst, true
+		return insertUvarint(dst, mark, uint64(n)), true
 	}
 	start := st.pos
 	skipValue(st)

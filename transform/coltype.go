@@ -2,6 +2,7 @@ package transform
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -39,6 +40,7 @@ type colType struct {
 	kind   kind
 	fields []field        // kStruct, in schema order
 	index  map[string]int // kStruct: field name → position
+	byName []int          // kStruct: field positions in name order (the content hash's order)
 	elem   *colType       // kList
 	other  string         // kOther: DuckDB's name for it
 }
@@ -66,7 +68,9 @@ func newStruct(fields []field) *colType {
 	t := &colType{kind: kStruct, fields: fields, index: make(map[string]int, len(fields))}
 	for i, f := range fields {
 		t.index[f.name] = i
+		t.byName = append(t.byName, i)
 	}
+	slices.SortFunc(t.byName, func(a, b int) int { return strings.Compare(fields[a].name, fields[b].name) })
 	return t
 }
 

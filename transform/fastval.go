@@ -64,7 +64,7 @@ type fnode struct {
 	unique           bool
 	contains         *fnode
 	minLen, maxLen   int // -1: none
-	pattern          *regexp.Regexp
+	pattern          *strPattern
 	format           string
 	min, max         *fbound
 	exMin, exMax     *fbound
@@ -289,7 +289,7 @@ func (c *fcompiler) compile(doc string, j *jnode) (*fnode, error) {
 			if v.kind != 's' {
 				return nil, unsupported("pattern must be a string")
 			}
-			if n.pattern, err = regexp.Compile(v.str); err != nil {
+			if n.pattern, err = compilePattern(v.str); err != nil {
 				return nil, unsupported("pattern %q: %v", v.str, err)
 			}
 		case "format":

@@ -31,8 +31,11 @@ type fastState struct {
 	abort bool     // unsure: stop and let gojsonschema decide
 	sbuf  []byte   // unescaped string
 	seen  []bool   // per open object: which names were present
-	keys  []uint64 // per open object: hashes of its keys (duplicates)
+	keys  []uint64 // per open object: hashes of the keys it does not name (duplicates; named ones are in seen)
 	spans []int    // per open array with uniqueItems: item offsets
+	// rec asks for the record's objects and their members (fastval_rec.go)
+	rec bool
+	recording
 }
 
 // validate decides raw (one landed record) against the schema. A record
@@ -44,6 +47,7 @@ func (fv *fastValidator) validate(raw []byte, st *fastState) fastVerdict {
 	}
 	st.b, st.pos, st.depth, st.abort = raw, 0, 0, false
 	st.seen, st.keys, st.spans = st.seen[:0], st.keys[:0], st.spans[:0]
+	st.recording.reset()
 	ok := st.val(fv.root)
 	st.ws()
 	if st.abort || st.pos != len(raw) {
@@ -180,11 +184,16 @@ func (st *fastState) applicators(n *fnode, start int) bool {
 }
 
 func (st *fastState) literal() bool {
-	for _, lit := range []string{"true", "false", "null"} {
-		if len(st.b)-st.pos >= len(lit) && string(st.b[st.pos:st.pos+len(lit)]) == lit {
-			st.pos += len(lit)
-			return true
-		}
+	lit := "null"
+	switch st.b[st.pos] {
+	case 't':
+		lit = "true"
+	case 'f':
+		lit = "false"
+	}
+	if len(st.b)-st.pos >= len(lit) && string(st.b[st.pos:st.pos+len(lit)]) == lit {
+		st.pos += len(lit)
+		return true
 	}
 	return st.fail()
 }
@@ -212,6 +221,8 @@ func (st *fastState) object(n *fnode) bool {
 	objStart := st.pos
 	st.pos++
 	mark, kmark := len(st.seen), len(st.keys)
+	rec := st.rec && st.recording.begin(objStart)
+	slot, mmark := len(st.objs)-1, len(st.mstack)
 	for range n.names {
 		st.seen = append(st.seen, false)
 	}
@@ -230,13 +241,8 @@ func (st *fastState) object(n *fnode) bool {
 			if !kok {
 				return false
 			}
-			h := keyHash(key)
-			for _, k := range st.keys[kmark:] {
-				if k == h {
-					return st.fail() // a duplicate (or a hash collision): decodeChecked decides
-				}
-			}
-			st.keys = append(st.keys, h)
+			keyEnd := st.pos - 1
+			plainKey := len(key) == keyEnd-keyStart-1 // escapes always take more bytes than what they decode to
 			count++
 			// members usually come in the schema's order: try the next name first
 			idx, named := guess, guess < len(n.names) && n.names[guess] == key
@@ -244,8 +250,21 @@ func (st *fastState) object(n *fnode) bool {
 				idx, named = n.nameIdx[key]
 			}
 			if named {
+				if st.seen[mark+idx] {
+					return st.fail() // a duplicate: decodeChecked decides
+				}
 				guess = idx + 1
 				st.seen[mark+idx] = true
+			} else {
+				// a name the schema does not know: duplicates among
+				// those are found by hash
+				h := keyHash(key)
+				for _, k := range st.keys[kmark:] {
+					if k == h {
+						return st.fail() // a duplicate (or a hash collision): decodeChecked decides
+					}
+				}
+				st.keys = append(st.keys, h)
 			}
 			prop := named && idx < len(n.props)
 			var pats uint64
@@ -289,6 +308,10 @@ func (st *fastState) object(n *fnode) bool {
 			} else {
 				st.skip()
 			}
+			if rec {
+				st.mstack = append(st.mstack, memberSpan{key0: int32(keyStart + 1), key1: int32(keyEnd),
+					val0: int32(vstart), val1: int32(st.pos), plainKey: plainKey})
+			}
 			more, bad := st.next('}')
 			if bad {
 				return st.fail()
@@ -300,6 +323,9 @@ func (st *fastState) object(n *fnode) bool {
 		}
 	}
 	end := st.pos
+	if rec {
+		st.recording.end(slot, mmark)
+	}
 	if typeOK {
 		for _, r := range n.required {
 			ok = ok && st.seen[mark+r]
@@ -334,6 +360,8 @@ func (st *fastState) array(n *fnode) bool {
 	if !st.enter() {
 		return false
 	}
+	rec := st.rec && st.recording.begin(st.pos)
+	slot, mmark := len(st.objs)-1, len(st.mstack)
 	st.pos++
 	smark := len(st.spans)
 	ok, count, found := typeOK, 0, false
@@ -365,6 +393,9 @@ func (st *fastState) array(n *fnode) bool {
 					st.spans = append(st.spans, start)
 				}
 			}
+			if rec {
+				st.mstack = append(st.mstack, memberSpan{val0: int32(start), val1: int32(st.pos)})
+			}
 			count++
 			more, bad := st.next(']')
 			if bad {
@@ -375,6 +406,9 @@ func (st *fastState) array(n *fnode) bool {
 			}
 			break
 		}
+	}
+	if rec {
+		st.recording.end(slot, mmark)
 	}
 	if typeOK {
 		ok = ok && count >= n.minItems && (n.maxItems < 0 || count <= n.maxItems)
@@ -543,7 +577,7 @@ func dotAtoms(s string, local bool) bool {
 }
 
 func isRFC3339(s string) bool {
-	_, err := time.Parse(time.RFC3339Nano, s)
+	_, err := parseTimestamp(s)
 	return err == nil
 }
 
@@ -554,9 +588,7 @@ func (st *fastState) str() (string, bool) {
 	start := i
 	esc := false
 	for {
-		for i < len(b) && !strStop[b[i]] {
-			i++
-		}
+		i = strStopAt(b, i)
 		if i >= len(b) {
 			return "", st.fail()
 		}
@@ -575,16 +607,6 @@ func (st *fastState) str() (string, bool) {
 		}
 	}
 }
-
-// strStop marks the bytes that end a run of plain string text: the
-// closing quote, a backslash and the control characters JSON forbids.
-var strStop = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
 
 // unescape decodes a string's escapes as encoding/json does (a lone
 // surrogate becomes U+FFFD).
@@ -716,7 +738,7 @@ func (st *fastState) number(n *fnode) bool {
 		return true
 	}
 	s := unsafeString(text)
-	f, err := strconv.ParseFloat(s, 64)
+	f, err := numFloat(text)
 	if n.hasEnum {
 		if err != nil {
 			return st.fail() // gojsonschema cannot compare it either
@@ -755,6 +777,27 @@ func (st *fastState) number(n *fnode) bool {
 		ok = new(big.Rat).Quo(r, n.multipleOf).IsInt()
 	}
 	return ok && !st.abort
+}
+
+// numFloat is strconv.ParseFloat(text, 64), without its general parser for
+// the integers records mostly hold (ids, versions, counts).
+func numFloat(text []byte) (float64, error) {
+	if !smallInt(text) {
+		return strconv.ParseFloat(unsafeString(text), 64)
+	}
+	digits := text
+	if text[0] == '-' {
+		digits = text[1:]
+	}
+	var u uint64
+	for _, c := range digits {
+		u = u*10 + uint64(c-'0')
+	}
+	f := float64(u) // at most 15 digits: exact
+	if text[0] == '-' {
+		f = -f // -0 stays negative zero, as ParseFloat has it
+	}
+	return f, nil
 }
 
 // smallInt says whether a JSON number is an integer written without

@@ -178,8 +178,11 @@ func FuzzFastValidator(f *testing.F) {
 		if s == nil || s.fast == nil {
 			return
 		}
-		var st fastState
+		st := fastState{rec: true}
 		got := s.fast.validate(record, &st)
+		if got != fastUnsure {
+			checkRecording(t, &st, record, string(schema))
+		}
 		v, ferr := decodeChecked(record)
 		if ferr != nil {
 			if got == fastValid {
@@ -213,6 +216,40 @@ func TestFastValidatorTakesMockSchemas(t *testing.T) {
 		}
 		if s.fast == nil {
 			t.Errorf("%s: no fast validator: %v", name, s.fastWhy)
+		}
+	}
+}
+
+// TestFastValidatorDuplicateKeys: a record with a duplicate key is never
+// decided by the fast validator (decodeChecked refuses it), whether the
+// schema names the key (found by the seen flags) or not (found by hash),
+// at the root or nested, with the duplicate spelled the same or escaped.
+func TestFastValidatorDuplicateKeys(t *testing.T) {
+	s := fuzzSchema(t, []byte(`{"type":"object","required":["a"],"properties":{"a":{"type":"integer"},"b":{},
+		"o":{"type":"object","properties":{"x":{"type":"string"}}}}}`))
+	if s == nil || s.fast == nil {
+		t.Fatal("no fast validator")
+	}
+	for _, tc := range []struct {
+		rec  string
+		want fastVerdict
+	}{
+		{`{"a":1,"b":2,"z":3,"o":{"x":"s","y":1}}`, fastValid},
+		{`{"a":1,"a":2}`, fastUnsure},
+		{`{"a":1,"b":2,"a":1}`, fastUnsure},
+		{`{"a":1,"\u0061":1}`, fastUnsure},
+		{`{"a":"no","a":1}`, fastUnsure},
+		{`{"a":1,"z":1,"z":2}`, fastUnsure},
+		{`{"a":1,"z":1,"y":1,"\u007a":2}`, fastUnsure},
+		{`{"a":1,"o":{"x":"s","x":"t"}}`, fastUnsure},
+		{`{"a":1,"o":{"y":1,"y":2}}`, fastUnsure},
+		{`{"a":1,"b":{"a":1,"a":2}}`, fastUnsure},
+		{`{"a":1,"o":{"x":"s"},"o":{"x":"s"}}`, fastUnsure},
+		{`{"a":1,"o":{"x":"s"},"p":{"x":"s"}}`, fastValid},
+	} {
+		var st fastState
+		if got := s.fast.validate([]byte(tc.rec), &st); got != tc.want {
+			t.Errorf("%s: verdict %d, want %d", tc.rec, got, tc.want)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"context"
 	"database/sql/driver"
 	"errors"
@@ -75,12 +74,16 @@ type stager struct {
 	direct *directLoad
 	// afterBatch is a test hook, called after each batch is loaded.
 	afterBatch func()
+	hint       dataHint // string data per record, for the next batch's builders
 
 	mu  sync.Mutex
 	err error
 }
 
 var errStopped = errors.New("stopped after an earlier error")
+
+// arenaChunk is the size of the buffers stage copies records into.
+const arenaChunk = 64 << 10
 
 func newStager(s *Schema, w *warehouse, tx execer, workers, batch int, mode loadMode) *stager {
 	cols := s.stageColumns()
@@ -133,6 +136,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 		}
 	}()
 	var buf []rawRec
+	var arena []byte // the records' bytes, copied out of the reader's buffer
 	flush := func() {
 		recs := buf
 		buf = make([]rawRec, 0, st.batch)
@@ -173,7 +177,13 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 		if err := st.failed(); err != nil {
 			return errStopped
 		}
-		r.data = bytes.Clone(r.data)
+		// one allocation per 64 KiB of records instead of one per record
+		if len(arena)+len(r.data) > cap(arena) {
+			arena = make([]byte, 0, max(arenaChunk, len(r.data)))
+		}
+		at := len(arena)
+		arena = append(arena, r.data...)
+		r.data = arena[at:len(arena):len(arena)]
 		buf = append(buf, r)
 		if len(buf) >= st.batch {
 			flush()
@@ -202,7 +212,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 func (st *stager) process(recs []rawRec) *batchOut {
 	crashpoint.Hit("transform_batch")
 	var c converter
-	out := &batchOut{n: len(recs), drift: driftSet{}}
+	out := &batchOut{n: len(recs), drift: driftSet{}, valid: make([]rawRec, 0, len(recs))}
 	if st.mode == loadAppender {
 		st.processRows(recs, &c, out)
 		return out
@@ -211,13 +221,19 @@ func (st *stager) process(recs []rawRec) *batchOut {
 	defer rb.Release()
 	rb.Reserve(len(recs))
 	bs := rb.Fields()
+	var sbs []*array.StringBuilder
+	for _, b := range bs {
+		sbs = stringBuilders(sbs, b)
+	}
+	st.hint.reserve(sbs, len(recs))
 	var bc *bytesConv
 	if st.s.fast != nil {
 		bc = newBytesConv(st.s)
+		c.fast.rec = true // the converter takes the record's structure from the validator
 	}
 	for _, r := range recs {
 		fv := st.s.fastVerdict(r.data, &c)
-		if fv == fastValid && bc != nil && bc.row(r.data, r.seq) {
+		if fv == fastValid && bc != nil && bc.row(r.data, r.seq, &c.fast.recording) {
 			bc.emit(bs, st.cols)
 			bc.drift(out.drift)
 			out.valid = append(out.valid, r)
@@ -236,6 +252,7 @@ func (st *stager) process(recs []rawRec) *batchOut {
 		}
 		out.valid = append(out.valid, r)
 	}
+	st.hint.learn(sbs, len(out.valid))
 	if len(out.valid) > 0 {
 		out.rec = rb.NewRecord()
 		if st.direct != nil {
