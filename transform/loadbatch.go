@@ -292,7 +292,7 @@ func (t *transformer) loadRuns(ctx context.Context, s *Schema, runs []landedRun)
 		if _, err := tx.ExecContext(ctx, "INSERT INTO rawland.quarantine SELECT * FROM temp.main."+quarTbl); err != nil {
 			return fmt.Errorf("quarantine: %w", err)
 		}
-		mcs, err := mergeBatch(ctx, tx, s, rs.batchRuns())
+		mcs, err := mergeBatch(ctx, t.w.conn, tx, s, rs.batchRuns())
 		if err != nil {
 			return err
 		}
