@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,13 +107,24 @@ func Records(ctx context.Context, dir string, fn func(Record) error) (Manifest, 
 // not grow with the run. The error wraps fs.ErrNotExist when the run's
 // files are gone.
 func (z Zone) Records(ctx context.Context, stream, runID string, fn func(Record) error) (Manifest, error) {
-	loc, err := z.locate(ctx, stream, runID)
-	if err != nil {
-		return Manifest{}, err
-	}
 	b := z.Store()
 	open := func(name string) (io.ReadCloser, error) { return b.Open(ctx, stream, runID, name) }
-	return records(ctx, open, loc, fn)
+	// The manifest is opened once: where it is, the run is published.
+	// Only where it is not is the run rolled forward from staging (locate)
+	// and the manifest opened again; locating first cost an open and a
+	// close per run, which a transform of many small runs pays a thousand
+	// times.
+	rc, err := open(ManifestFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := z.locate(ctx, stream, runID); err != nil {
+			return Manifest{}, err
+		}
+		rc, err = open(ManifestFile)
+	}
+	if err != nil {
+		return Manifest{}, fmt.Errorf("locate run %s of %s: %w", runID, stream, err)
+	}
+	return recordsFrom(ctx, open, b.Location(stream, runID), rc, fn)
 }
 
 // opener opens files of the run directory dir.
@@ -127,11 +139,16 @@ func (DirBackend) opener(dir string) func(string) (io.ReadCloser, error) {
 }
 
 func records(ctx context.Context, open func(string) (io.ReadCloser, error), loc string, fn func(Record) error) (Manifest, error) {
-	var m Manifest
 	rc, err := open(ManifestFile)
 	if err != nil {
-		return m, fmt.Errorf("read manifest: %w", err)
+		return Manifest{}, fmt.Errorf("read manifest: %w", err)
 	}
+	return recordsFrom(ctx, open, loc, rc, fn)
+}
+
+// recordsFrom is records with the manifest already open (rc, closed here).
+func recordsFrom(ctx context.Context, open func(string) (io.ReadCloser, error), loc string, rc io.ReadCloser, fn func(Record) error) (Manifest, error) {
+	var m Manifest
 	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
 	rc.Close()
 	if err != nil {
@@ -176,7 +193,7 @@ func readPart(ctx context.Context, f io.Reader, path string, fi FileInfo, fn fun
 		defer zr.Close()
 		r = zr
 	}
-	br := bufio.NewReaderSize(r, 256<<10)
+	br := bufio.NewReaderSize(r, readBufSize(fi))
 	line := 0
 	for {
 		b, err := br.ReadSlice('\n')
@@ -215,6 +232,23 @@ func readPart(ctx context.Context, f io.Reader, path string, fi FileInfo, fn fun
 		return fmt.Errorf("%s: %d records, manifest says %d: %w", path, line, fi.Records, ErrCorrupt)
 	}
 	return nil
+}
+
+// readBufSize is the line buffer for reading part fi: 256 KiB, or less
+// for a part that is smaller (by its manifest). A run of a hundred records
+// is a part of tens of kilobytes, and a transform of a thousand such runs
+// spent more time zeroing a fresh 256 KiB buffer per part (and collecting
+// it) than reading the records. A record longer than the buffer is still
+// read whole (readPart), only with a copy, so a manifest that understates
+// the size costs time, never correctness.
+func readBufSize(fi FileInfo) int {
+	const most, least = 256 << 10, 4 << 10
+	// RawBytes counts the uncompressed bytes, newlines included: no line
+	// of an honest part is longer
+	if fi.RawBytes <= 0 || fi.RawBytes > most {
+		return most
+	}
+	return max(int(fi.RawBytes), least)
 }
 
 func trimNL(b []byte) []byte {

@@ -90,8 +90,10 @@ func sameRecord(wrote, read []byte) bool {
 
 // FuzzRecordsReader puts arbitrary bytes into a part file with a matching
 // manifest and checks that landing.Records returns exactly the file's
-// lines (split at '\n', a final newline ending the last line) and that a
-// manifest whose count or checksum is wrong is reported as ErrCorrupt.
+// lines (split at '\n', a final newline ending the last line), whatever
+// size the manifest gives the part (the reader sizes its buffer by it:
+// none, the true one, one that understates it), and that a manifest whose
+// count or checksum is wrong is reported as ErrCorrupt.
 func FuzzRecordsReader(f *testing.F) {
 	for _, s := range []string{
 		"{\"id\":1}\n{\"id\":2}\n",
@@ -100,6 +102,7 @@ func FuzzRecordsReader(f *testing.F) {
 		"a\r\nb\r\n",
 		"\x00\xff\n\xfe",
 		strings.Repeat("y", 300<<10) + "\nshort\n" + strings.Repeat("z", 600<<10),
+		strings.Repeat("w", 9000) + "\n" + strings.Repeat("{\"id\":1}\n", 2000) + strings.Repeat("v", 5000),
 	} {
 		f.Add([]byte(s))
 	}
@@ -107,10 +110,10 @@ func FuzzRecordsReader(f *testing.F) {
 		dir := t.TempDir()
 		want := lines(content)
 		sum := sha256.Sum256(content)
-		write := func(records int64, sha string) {
+		write := func(records int64, sha string, rawBytes int64) {
 			t.Helper()
 			m := landing.Manifest{Version: landing.ManifestVersion, Files: []landing.FileInfo{{
-				Name: "part-00001.jsonl", Records: records, Bytes: int64(len(content)), SHA256: sha,
+				Name: "part-00001.jsonl", Records: records, Bytes: int64(len(content)), RawBytes: rawBytes, SHA256: sha,
 			}}}
 			data, err := json.Marshal(m)
 			if err != nil {
@@ -123,31 +126,33 @@ func FuzzRecordsReader(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, "part-00001.jsonl"), content, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		write(int64(len(want)), hex.EncodeToString(sum[:]))
-		var got [][]byte
-		_, err := landing.Records(context.Background(), dir, func(r landing.Record) error {
-			if r.Line != len(got)+1 {
-				t.Fatalf("record %d says it is on line %d", len(got)+1, r.Line)
+		for _, rawBytes := range []int64{0, int64(len(content)), 1} {
+			write(int64(len(want)), hex.EncodeToString(sum[:]), rawBytes)
+			var got [][]byte
+			_, err := landing.Records(context.Background(), dir, func(r landing.Record) error {
+				if r.Line != len(got)+1 {
+					t.Fatalf("record %d says it is on line %d", len(got)+1, r.Line)
+				}
+				got = append(got, bytes.Clone(r.Data))
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("reading %d lines (raw_bytes %d): %v", len(want), rawBytes, err)
 			}
-			got = append(got, bytes.Clone(r.Data))
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("reading %d lines: %v", len(want), err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%d lines in the file, %d read", len(want), len(got))
-		}
-		for i := range want {
-			if !bytes.Equal(got[i], want[i]) {
-				t.Fatalf("line %d: file has %q, read %q", i+1, want[i], got[i])
+			if len(got) != len(want) {
+				t.Fatalf("%d lines in the file, %d read (raw_bytes %d)", len(want), len(got), rawBytes)
+			}
+			for i := range want {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("line %d (raw_bytes %d): file has %q, read %q", i+1, rawBytes, want[i], got[i])
+				}
 			}
 		}
-		write(int64(len(want))+1, hex.EncodeToString(sum[:]))
+		write(int64(len(want))+1, hex.EncodeToString(sum[:]), 0)
 		if _, err := landing.Records(context.Background(), dir, func(landing.Record) error { return nil }); !errors.Is(err, landing.ErrCorrupt) {
 			t.Fatalf("a manifest that counts one line too many: %v, want ErrCorrupt", err)
 		}
-		write(int64(len(want)), strings.Repeat("0", 64))
+		write(int64(len(want)), strings.Repeat("0", 64), 0)
 		if _, err := landing.Records(context.Background(), dir, func(landing.Record) error { return nil }); !errors.Is(err, landing.ErrCorrupt) {
 			t.Fatalf("a manifest with a wrong checksum: %v, want ErrCorrupt", err)
 		}

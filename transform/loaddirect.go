@@ -126,7 +126,7 @@ func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d
 	if err := createKeyCand(ctx, d.tx, s); err != nil {
 		return nil, 0, err
 	}
-	if err := createBatchRuns(ctx, d.tx, br); err != nil {
+	if err := createBatchRuns(ctx, t.w.conn, d.tx, br); err != nil {
 		return nil, 0, err
 	}
 	st := newStager(s, t.w, d.tx, t.o.Workers, t.o.BatchSize, t.o.mode)
@@ -192,7 +192,7 @@ GROUP BY ALL HAVING count(*) > 1)`, prefixed("c.", pkCols(s)), keyCandTbl, tbl, 
 			return nil, 0, fmt.Errorf("remove loading marker: %w", err)
 		}
 	}
-	return reports, staged, dropTemp(ctx, tx, quarTbl, keyCandTbl, SnapshotKeysTable)
+	return reports, staged, dropTemp(ctx, tx, quarTbl, keyCandTbl, SnapshotKeysTable, batchRunsTbl)
 }
 
 // prefixed joins names, each with prefix.

@@ -43,25 +43,22 @@ type batchRun struct {
 
 // mergeBatch merges the staging table, which holds the versions of runs
 // (in run-ID order), into the stream's table; it returns each run's counts.
-func mergeBatch(ctx context.Context, tx *sql.Tx, s *Schema, runs []batchRun) ([]mergeCounts, error) {
+func mergeBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, s *Schema, runs []batchRun) ([]mergeCounts, error) {
 	mcs := make([]mergeCounts, len(runs))
-	vals := make([]string, len(runs))
-	for i, r := range runs {
-		vals[i] = fmt.Sprintf("(%d, %s, TIMESTAMPTZ %s)", i, quoteString(r.id), quoteString(r.landedAt.UTC().Format("2006-01-02 15:04:05.999999Z07:00")))
+	if err := createBatchRuns(ctx, conn, tx, runs); err != nil {
+		return nil, err
 	}
 	pk := strings.Join(pkCols(s), ", ")
 	ord := fmt.Sprintf("(%s >> %d)", colSeq, seqShift)
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s (ord BIGINT, run_id VARCHAR, landed_at TIMESTAMPTZ);
-INSERT INTO %[1]s VALUES %[2]s;
-CREATE OR REPLACE TEMP TABLE %[3]s AS
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[2]s AS
 SELECT v.*, r.run_id AS _rawland_run, r.landed_at AS _rawland_landed, w._rawland_gen
-FROM %[6]s v
-JOIN (SELECT %[5]s AS _rawland_wseq, row_number() OVER (PARTITION BY %[4]s ORDER BY %[5]s) AS _rawland_gen
-      FROM (SELECT %[4]s, %[5]s FROM %[6]s
-            QUALIFY row_number() OVER (PARTITION BY %[4]s, %[7]s ORDER BY %[8]s DESC NULLS LAST, %[5]s DESC) = 1)) w
-  ON v.%[5]s = w._rawland_wseq
-JOIN %[1]s r ON r.ord = (v.%[5]s >> %[9]d)`,
-		batchRunsTbl, strings.Join(vals, ", "), versionsTbl, pk, colSeq, stageTbl, ord, ColCursor, seqShift)
+FROM %[5]s v
+JOIN (SELECT %[4]s AS _rawland_wseq, row_number() OVER (PARTITION BY %[3]s ORDER BY %[4]s) AS _rawland_gen
+      FROM (SELECT %[3]s, %[4]s FROM %[5]s
+            QUALIFY row_number() OVER (PARTITION BY %[3]s, %[6]s ORDER BY %[7]s DESC NULLS LAST, %[4]s DESC) = 1)) w
+  ON v.%[4]s = w._rawland_wseq
+JOIN %[1]s r ON r.ord = (v.%[4]s >> %[8]d)`,
+		batchRunsTbl, versionsTbl, pk, colSeq, stageTbl, ord, ColCursor, seqShift)
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		return nil, fmt.Errorf("merge: versions: %w", err)
 	}

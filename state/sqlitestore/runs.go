@@ -99,10 +99,16 @@ func (s *Store) Finish(ctx context.Context, runID string, status state.Status, e
 func (s *Store) FinishMany(ctx context.Context, fins []state.Finish) error {
 	now := nanos(s.Now())
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// one statement, prepared once: parsing the same UPDATE again for
+		// every run was a quarter of the time of a batch of a thousand
+		stmt, err := tx.PrepareContext(ctx, `UPDATE runs SET status=?, error=?, report=CASE WHEN ?='' THEN report ELSE ? END,
+			finished_at=CASE WHEN finished_at=0 THEN ? ELSE finished_at END WHERE id=?`)
+		if err != nil {
+			return fmt.Errorf("finish runs: %w", err)
+		}
+		defer stmt.Close()
 		for _, f := range fins {
-			res, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, error=?, report=CASE WHEN ?='' THEN report ELSE ? END,
-				finished_at=CASE WHEN finished_at=0 THEN ? ELSE finished_at END WHERE id=?`,
-				string(f.Status), f.Error, f.Report, f.Report, now, f.RunID)
+			res, err := stmt.ExecContext(ctx, string(f.Status), f.Error, f.Report, f.Report, now, f.RunID)
 			if err != nil {
 				return fmt.Errorf("finish run %s as %s: %w", f.RunID, f.Status, err)
 			}
