@@ -86,7 +86,7 @@ func (f *dirFile) Abort() {
 
 // Open opens a file of a published run.
 func (d DirBackend) Open(_ context.Context, stream, runID, name string) (io.ReadCloser, error) {
-	f, err := os.Open(filepath.Join(d.rawDir(stream, runID), name))
+	f, err := openRead(filepath.Join(d.rawDir(stream, runID), name))
 	if err != nil {
 		return nil, fmt.Errorf("open landed file: %w", err)
 	}

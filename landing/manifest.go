@@ -130,7 +130,7 @@ func (z Zone) Records(ctx context.Context, stream, runID string, fn func(Record)
 // opener opens files of the run directory dir.
 func (DirBackend) opener(dir string) func(string) (io.ReadCloser, error) {
 	return func(name string) (io.ReadCloser, error) {
-		f, err := os.Open(filepath.Join(dir, name))
+		f, err := openRead(filepath.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("open landed file: %w", err)
 		}

@@ -1,11 +1,16 @@
 package transform
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
 )
 
@@ -146,4 +151,94 @@ func TestBatchEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBatchOfRunsStopsWhole checks that a batch of runs stops whole: a run
+// whose part does not match its manifest fails the batch with the run
+// named and nothing of the batch committed, as does a transform cancelled
+// in the middle of the batch; the next transform then loads every run.
+func TestBatchOfRunsStopsWhole(t *testing.T) {
+	const runs, perRun = 6, 300
+	setup := func(t *testing.T) (*env, []state.Run) {
+		e := newEnv(t, map[string]streamSpec{"items": {schema: itemSchema, cursor: "updated_at"}})
+		e.land("items", state.KindIngest, item(-1, "before", t1))
+		e.transform()
+		var landed []state.Run
+		for r := range runs {
+			var recs []string
+			for i := range perRun {
+				recs = append(recs, item(r*1000+i, fmt.Sprintf("r%d", r), t1))
+			}
+			landed = append(landed, e.land("items", state.KindIngest, recs...))
+		}
+		return e, landed
+	}
+	nothingCommitted := func(t *testing.T, e *env, landed []state.Run) {
+		t.Helper()
+		for _, r := range landed {
+			if st := e.runStatus(r.ID); st != state.StatusCommitted {
+				t.Errorf("run %s: status %s, want committed", r.ID, st)
+			}
+		}
+		if got := e.one(`SELECT count(*) FROM rawland.transformed`); got != "1" {
+			t.Errorf("%s runs marked transformed in the warehouse, want the 1 from before", got)
+		}
+		if got := e.one(`SELECT count(*) FROM main."items"`); got != "1" {
+			t.Errorf("the table has %s rows, want the 1 from before", got)
+		}
+	}
+	allLoaded := func(t *testing.T, e *env, landed []state.Run) {
+		t.Helper()
+		rep := e.transform()
+		if n := len(rep.Streams[0].Runs); n != runs {
+			t.Errorf("the next transform reported %d runs, want %d", n, runs)
+		}
+		if got, want := e.one(`SELECT count(*) FROM main."items"`), fmt.Sprint(1+runs*perRun); got != want {
+			t.Errorf("the table has %s rows, want %s", got, want)
+		}
+		for _, r := range landed {
+			if st := e.runStatus(r.ID); st != state.StatusTransformed {
+				t.Errorf("run %s: status %s, want transformed", r.ID, st)
+			}
+		}
+	}
+	t.Run("a corrupt run", func(t *testing.T) {
+		e, landed := setup(t)
+		bad := landed[3]
+		dir := e.zone.RawDir("items", bad.ID)
+		m, err := landing.ReadManifest(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := filepath.Join(dir, m.Files[0].Name)
+		data, err := os.ReadFile(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, part, string(data)+item(99999, "smuggled", t1)+"\n")
+		_, err = Run(context.Background(), e.options())
+		if !errors.Is(err, landing.ErrCorrupt) || !strings.Contains(err.Error(), bad.ID) {
+			t.Fatalf("transform: %v, want ErrCorrupt naming run %s", err, bad.ID)
+		}
+		nothingCommitted(t, e, landed)
+		writeFile(t, part, string(data))
+		allLoaded(t, e, landed)
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		e, landed := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		batches := 0
+		o := e.options()
+		o.afterBatch = func() {
+			if batches++; batches == 20 {
+				cancel()
+			}
+		}
+		if _, err := Run(ctx, o); !errors.Is(err, context.Canceled) {
+			t.Fatalf("transform: %v, want cancelled", err)
+		}
+		nothingCommitted(t, e, landed)
+		allLoaded(t, e, landed)
+	})
 }
