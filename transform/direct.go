@@ -66,16 +66,20 @@ const keyCandTbl = "_rawland_key_candidates"
 type directLoad struct {
 	tx       *sql.Tx // the current transaction (rotate replaces it)
 	conn     *sql.Conn
-	rotated  int            // chunks committed
-	pending  int64          // rows appended since the last commit
-	chunk    int64          // rows per transaction (chunkRows)
-	held     []arrow.Record // batches gathered for the next INSERT (flush)
-	heldRows int64
-	marker   string // INSERT of the run's loading marker into rawland.meta
-	insert   string // INSERT INTO the table … SELECT … FROM batchVw
+	rotated  int           // chunks committed
+	pending  int64         // rows appended since the last commit
+	chunk    int64         // rows per transaction (chunkRows)
+	marker   string        // INSERT of the run's loading marker into rawland.meta
+	insert   string        // INSERT INTO the table … SELECT … FROM batchVw
+	ins      *insertStream // the streamed INSERT in progress (loadstream.go)
 	keys     keyFilter
 	freeKeys func() // frees keys (close)
 	cands    int
+	// the key candidates not yet written to keyCandTbl (the streamed
+	// INSERT holds the connection), at most candHold rows
+	held     []arrow.Record
+	heldRows int
+	candHold int     // candHold, or the tests' limit
 	appended []int64 // rows appended per run of the batch
 	// runs is a batch's runs (nil for one run): each appended row carries
 	// its run's ID and landing time as columns (withRuns).
@@ -155,6 +159,7 @@ func newDirectLoad(conn *sql.Conn, tx *sql.Tx, s *Schema, runs []batchRun, expec
 			strings.Join(cols, ", "), run, landed, batchVw),
 		appended: make([]int64, len(runs)),
 		chunk:    chunkRows,
+		candHold: candHold,
 		runs:     batch,
 	}
 	d.keys, d.freeKeys = newKeyFilter(expect)
@@ -197,31 +202,95 @@ func (st *stager) loadDirect(ctx context.Context, out *batchOut) error {
 		}
 		d.appended[seqs.Value(i)>>seqShift]++
 	}
-	// the candidates' keys are copied out first: DuckDB's scan of the
-	// batch may release its buffers
+	// the candidates' keys are copied out: DuckDB's scan of the batch
+	// releases it
 	if len(cand) > 0 {
 		keys, err := keyRows(out.rec, st.s, cand)
 		if err != nil {
 			return fmt.Errorf("record key candidates: %w", err)
 		}
 		d.cands += len(cand)
-		err = execArrow(ctx, st.w.conn, d.tx, keys, "INSERT INTO "+keyCandTbl+" SELECT * FROM "+batchVw)
-		keys.Release()
-		if err != nil {
-			return fmt.Errorf("record key candidates: %w", err)
+		d.held = append(d.held, keys)
+		d.heldRows += len(cand)
+		if d.heldRows >= d.candHold {
+			if err := d.pause(ctx); err != nil {
+				return err
+			}
 		}
 	}
+	if d.pending >= d.chunk {
+		if err := d.pause(ctx); err != nil {
+			return err
+		}
+		if err := d.rotate(ctx); err != nil {
+			return err
+		}
+	}
+	var rec arrow.Record
 	if d.runs != nil {
-		d.held = append(d.held, d.withRuns(out.rec, seqs))
+		rec = d.withRuns(out.rec, seqs)
 	} else {
 		out.rec.Retain()
-		d.held = append(d.held, out.rec)
+		rec = out.rec
 	}
-	d.heldRows += out.rec.NumRows()
-	if d.heldRows >= min(groupRows, d.chunk) {
-		return d.flush(ctx, st.w.conn)
+	if d.ins == nil {
+		d.ins = startInsert(ctx, d.conn, d.tx, rec.Schema(), d.insert)
+	}
+	d.pending += rec.NumRows()
+	if err := d.ins.send(rec); err != nil {
+		return d.refused(ctx, d.endInsert(false))
 	}
 	return nil
+}
+
+// candHold is how many key candidates the loader holds before it ends
+// the streamed INSERT to write them (a Bloom filter's false positives are
+// about 1% of the keys; a run that repeats most keys has more).
+const candHold = 64 << 10
+
+// endInsert ends the streamed INSERT in progress, if any (abort: fail it).
+func (d *directLoad) endInsert(abort bool) error {
+	if d.ins == nil {
+		return nil
+	}
+	err := d.ins.end(abort)
+	d.ins = nil
+	return err
+}
+
+// refused marks err, a failed INSERT, as DuckDB refusing a batch when it
+// is about the data.
+func (d *directLoad) refused(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, data := dataError(ctx, err); data {
+		return fmt.Errorf("%w: %w", errDirectRefused, err)
+	}
+	return err
+}
+
+// pause ends the streamed INSERT, so that the connection is free, and
+// writes the key candidates held meanwhile.
+func (d *directLoad) pause(ctx context.Context) error {
+	if err := d.refused(ctx, d.endInsert(false)); err != nil {
+		return err
+	}
+	if len(d.held) == 0 {
+		return nil
+	}
+	defer d.release()
+	if err := execArrows(ctx, d.conn, d.tx, d.held, "INSERT INTO "+keyCandTbl+" SELECT * FROM "+batchVw); err != nil {
+		return fmt.Errorf("record key candidates: %w", err)
+	}
+	return nil
+}
+
+// abort fails the streamed INSERT in progress and drops what is held; the
+// caller rolls the transaction back.
+func (d *directLoad) abort() {
+	d.endInsert(true)
+	d.release()
 }
 
 // withRuns returns rec (one Arrow batch of a batch of runs) with its last
@@ -258,35 +327,7 @@ func (d *directLoad) withRuns(rec arrow.Record, seqs *array.Int64) arrow.Record 
 	return array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 }
 
-// groupRows is how many rows the loader gathers (from several of the
-// workers' batches) into one INSERT: each statement has a fixed cost
-// (registering the view, planning), and small batches keep the workers'
-// memory small. Measured on 1M users records: 2,000 rows per statement
-// 7.1–7.2 s, 8,000 5.7–6.0 s.
-const groupRows = 8000
-
-// flush appends the gathered batches to the table, in one statement.
-func (d *directLoad) flush(ctx context.Context, conn *sql.Conn) error {
-	if len(d.held) == 0 {
-		return nil
-	}
-	defer d.release()
-	if d.pending >= d.chunk {
-		if err := d.rotate(ctx); err != nil {
-			return err
-		}
-	}
-	d.pending += d.heldRows
-	if err := execArrows(ctx, conn, d.tx, d.held, d.insert); err != nil {
-		if _, data := dataError(ctx, err); data {
-			return fmt.Errorf("%w: %w", errDirectRefused, err)
-		}
-		return err
-	}
-	return nil
-}
-
-// release drops the gathered batches.
+// release drops the key candidates held.
 func (d *directLoad) release() {
 	for _, r := range d.held {
 		r.Release()
@@ -340,6 +381,7 @@ func (d *directLoad) rotate(ctx context.Context) error {
 	if _, err := d.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		return fmt.Errorf("checkpoint after a chunk of the run: %w", err)
 	}
+	releaseFreed()
 	tx, err := d.conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("begin warehouse transaction: %w", err)

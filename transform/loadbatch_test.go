@@ -40,7 +40,7 @@ func TestRunBatching(t *testing.T) {
 		commits int
 		tables  map[string][][]string
 	}
-	run := func(maxRuns int, staged bool) outcome {
+	run := func(maxRuns int, staged bool, opts ...func(*Options)) outcome {
 		e := newEnv(t, map[string]streamSpec{"items": {schema: itemSchema, cursor: "updated_at"}})
 		var ids []string
 		for _, l := range batchedRuns {
@@ -51,6 +51,9 @@ func TestRunBatching(t *testing.T) {
 			o2.maxBatchRuns = maxRuns
 			o2.staged = staged
 			o2.afterCommit = func() { o.commits++ }
+			for _, f := range opts {
+				f(o2)
+			}
 		})
 		for _, id := range ids {
 			if st := e.runStatus(id); st != state.StatusTransformed {
@@ -95,7 +98,13 @@ func TestRunBatching(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		o    outcome
-	}{{"staged, batched", run(0, true)}, {"staged, one by one", run(1, true)}} {
+	}{
+		{"staged, batched", run(0, true)},
+		{"staged, one by one", run(1, true)},
+		// the streamed INSERT ended for every key candidate and every
+		// quarantined record, and a commit every 3 rows
+		{"direct, batched, INSERT ended often", run(0, false, func(o *Options) { o.holdRows, o.chunkRows = 1, 3 })},
+	} {
 		for _, name := range []string{"items", "transformed", "quarantine", "drift"} {
 			if !reflect.DeepEqual(c.o.tables[name], oneByOne.tables[name]) {
 				t.Errorf("%s: %s differs:\n%s: %v\ndirect, one by one:  %v", c.name, name, c.name, c.o.tables[name], oneByOne.tables[name])

@@ -65,11 +65,15 @@ func (t *transformer) loadDirectOnce(ctx context.Context, s *Schema, runs []land
 	if t.o.chunkRows > 0 {
 		d.chunk = t.o.chunkRows
 	}
+	if t.o.holdRows > 0 {
+		d.candHold, rs.qw.hold = t.o.holdRows, t.o.holdRows
+	}
 	// a panic rolls back too (as in inTx); committed chunks keep their
 	// marker and are removed when the warehouse is next opened
 	done := false
 	defer func() {
 		if !done {
+			d.abort() // the streamed INSERT holds the connection
 			d.tx.Rollback()
 		}
 	}()
@@ -132,11 +136,12 @@ func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d
 	st := newStager(s, t.w, d.tx, t.o.Workers, t.o.BatchSize, t.o.mode)
 	st.afterBatch = t.o.afterBatch
 	st.direct = d
+	rs.qw.busy = func() error { return d.pause(ctx) }
 	err := st.stage(ctx, rs.feed(ctx), rs.sink)
 	if err == nil {
-		err = d.flush(ctx, t.w.conn)
+		err = d.pause(ctx)
 	}
-	d.release()
+	d.abort() // a no-op after pause; else it fails the streamed INSERT
 	if cerr := rs.qw.close(); err == nil {
 		err = cerr
 	}

@@ -83,6 +83,7 @@ type Options struct {
 	chunkRows  int64    // tests: rows per transaction of a direct load (default chunkRows)
 	loadLimit  int64    // tests: DuckDB's memory limit for a direct load (default half of memory_limit)
 	afterBatch func()   // tests: called after each loaded batch
+	holdRows   int      // tests: key candidates (rows) and quarantined records (bytes) the direct load holds while its INSERT streams
 	// tests: called after each run's or batch of runs' warehouse commit
 	afterCommit func()
 	// tests: the most runs merged in one transaction (default batchRuns)

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -31,7 +32,19 @@ type quarantineWriter struct {
 	runID  string
 	now    time.Time
 	app    *appender
+	// busy, when set, frees the connection for the writer (it ends the
+	// direct load's streamed INSERT, loadstream.go); the writer then holds
+	// records until they reach quarHold bytes, so that a stream with some
+	// invalid records in every batch does not end the INSERT every batch
+	busy      func() error
+	held      [][]driver.Value
+	heldBytes int
+	hold      int // bytes held before writing (0: quarHold)
 }
+
+// quarHold is how many bytes of quarantined records a writer with busy
+// holds before it writes them.
+const quarHold = 4 << 20
 
 // createQuarStage creates the (empty) temp table quarantined records
 // collect in, with rawland.quarantine's columns.
@@ -46,6 +59,39 @@ func (q *quarantineWriter) write(recs []qrec) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	rows := make([][]driver.Value, len(recs))
+	for i, r := range recs {
+		text, raw := recordText(r.data)
+		rows[i] = []driver.Value{q.stream, q.runID, r.file, int64(r.line), text, errorList(r.errs), q.now, nil, raw}
+	}
+	if q.busy == nil {
+		return q.append(rows)
+	}
+	q.held = append(q.held, rows...)
+	for _, r := range recs {
+		q.heldBytes += len(r.data)
+	}
+	if q.heldBytes < cmp.Or(q.hold, quarHold) {
+		return nil
+	}
+	return q.writeHeld()
+}
+
+// writeHeld writes the rows held (busy is set).
+func (q *quarantineWriter) writeHeld() error {
+	if len(q.held) == 0 {
+		return nil
+	}
+	if err := q.busy(); err != nil {
+		return err
+	}
+	err := q.append(q.held)
+	q.held, q.heldBytes = nil, 0
+	return err
+}
+
+// append adds rows to the quarantine staging table.
+func (q *quarantineWriter) append(rows [][]driver.Value) error {
 	if q.app == nil {
 		app, err := newAppender(q.conn, "temp", "main", quarTbl)
 		if err != nil {
@@ -53,15 +99,18 @@ func (q *quarantineWriter) write(recs []qrec) error {
 		}
 		q.app = app
 	}
-	rows := make([][]driver.Value, len(recs))
-	for i, r := range recs {
-		text, raw := recordText(r.data)
-		rows[i] = []driver.Value{q.stream, q.runID, r.file, int64(r.line), text, errorList(r.errs), q.now, nil, raw}
-	}
 	return q.app.append(rows)
 }
 
-func (q *quarantineWriter) close() error { return q.app.close() }
+func (q *quarantineWriter) close() error {
+	if q.busy != nil {
+		if err := q.writeHeld(); err != nil {
+			q.app.close()
+			return err
+		}
+	}
+	return q.app.close()
+}
 
 // publish copies the collected records into rawland.quarantine, inside
 // the run's transaction.
