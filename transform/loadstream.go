@@ -54,7 +54,11 @@ func startInsert(ctx context.Context, conn *sql.Conn, tx *sql.Tx, sch *arrow.Sch
 	ins.rd = &feedReader{schema: sch, ch: ins.ch, ctx: ctx}
 	ins.rd.refs.Store(1)
 	ins.wg.Go(func() {
-		ins.done <- execStream(ctx, conn, tx, ins.rd, query)
+		// done gets an outcome even if execStream panics (ins.wg.Wait
+		// then panics again, in end), so that send never waits for ever
+		err := errors.New("the streamed INSERT stopped")
+		defer func() { ins.done <- err }()
+		err = execStream(ctx, conn, tx, ins.rd, query)
 	})
 	return ins
 }
@@ -99,6 +103,10 @@ func (ins *insertStream) end(abort bool) error {
 		r.Release()
 	}
 	ins.rd.Release()
+	if abort && ins.result != nil {
+		// DuckDB passes the stream's error on as text
+		return fmt.Errorf("%w: %w", errInsertAborted, ins.result)
+	}
 	return ins.result
 }
 
