@@ -155,17 +155,23 @@ func execArrows(ctx context.Context, conn *sql.Conn, tx execer, recs []arrow.Rec
 		return err
 	}
 	defer rr.Release()
+	return execReader(ctx, conn, tx, rr, query)
+}
+
+// execReader runs query, which reads rd's record batches as the view
+// batchVw (a streamed INSERT's stream, loadstream.go, or a few batches).
+func execReader(ctx context.Context, conn *sql.Conn, tx execer, rd array.RecordReader, query string) error {
 	var release func()
-	err = conn.Raw(func(dc any) error {
+	err := conn.Raw(func(dc any) error {
 		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
 		if err != nil {
 			return err
 		}
-		release, err = ar.RegisterView(rr, batchVw)
+		release, err = ar.RegisterView(rd, batchVw)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("register arrow batch: %w", err)
+		return fmt.Errorf("register arrow batches: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, query)
 	release() // the view reads the stream: release only after the insert
@@ -173,7 +179,7 @@ func execArrows(ctx context.Context, conn *sql.Conn, tx execer, recs []arrow.Rec
 		err = derr
 	}
 	if err != nil {
-		return fmt.Errorf("insert arrow batch: %w", err)
+		return fmt.Errorf("insert arrow batches: %w", err)
 	}
 	return nil
 }

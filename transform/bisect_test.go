@@ -13,18 +13,8 @@ import (
 // quarantined with DuckDB's message, the others are staged. A cancelled
 // context is not a data error: it fails the load and quarantines nothing.
 func TestBisectRefusedRows(t *testing.T) {
-	e := newEnv(t, map[string]streamSpec{"things": {schema: `{"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}`}})
-	s := e.schemas["things"]
-	o, err := e.options().withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	w, err := openForWrite(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w, s := thingsWarehouse(t)
 	bad := map[int]bool{0: true, 5: true, 6: true, 9: true}
 	batch := func() *batchOut {
 		st := newStager(s, w, w.conn, 1, 100, loadArrow)
@@ -95,4 +85,21 @@ func TestBisectRefusedRows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// thingsWarehouse opens a warehouse for writing in a new test environment
+// with one stream, things (id integer, name string); the test closes it.
+func thingsWarehouse(t *testing.T) (*warehouse, *Schema) {
+	t.Helper()
+	e := newEnv(t, map[string]streamSpec{"things": {schema: `{"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}`}})
+	o, err := e.options().withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := openForWrite(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.close() })
+	return w, e.schemas["things"]
 }

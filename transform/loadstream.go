@@ -3,14 +3,12 @@ package transform
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/duckdb/duckdb-go/v2"
 	"github.com/sourcegraph/conc"
 )
 
@@ -58,7 +56,7 @@ func startInsert(ctx context.Context, conn *sql.Conn, tx *sql.Tx, sch *arrow.Sch
 		// then panics again, in end), so that send never waits for ever
 		err := errors.New("the streamed INSERT stopped")
 		defer func() { ins.done <- err }()
-		err = execStream(ctx, conn, tx, ins.rd, query)
+		err = execReader(ctx, conn, tx, ins.rd, query)
 	})
 	return ins
 }
@@ -108,31 +106,6 @@ func (ins *insertStream) end(abort bool) error {
 		return fmt.Errorf("%w: %w", errInsertAborted, ins.result)
 	}
 	return ins.result
-}
-
-// execStream runs query, which reads the stream rd as the view batchVw.
-func execStream(ctx context.Context, conn *sql.Conn, tx *sql.Tx, rd *feedReader, query string) error {
-	var release func()
-	err := conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		release, err = ar.RegisterView(rd, batchVw)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("register arrow stream: %w", err)
-	}
-	_, err = tx.ExecContext(ctx, query)
-	release()
-	if _, derr := tx.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+batchVw); err == nil && derr != nil {
-		err = derr
-	}
-	if err != nil {
-		return fmt.Errorf("insert arrow batches: %w", err)
-	}
-	return nil
 }
 
 // feedReader is the Arrow stream of a streamed INSERT: DuckDB calls Next

@@ -16,18 +16,8 @@ import (
 // leaves nothing after the rollback; an aborted or cancelled statement
 // fails too, so that nothing it read is committed.
 func TestStreamedInsert(t *testing.T) {
-	e := newEnv(t, map[string]streamSpec{"things": {schema: `{"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}`}})
-	s := e.schemas["things"]
-	o, err := e.options().withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	w, err := openForWrite(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w, s := thingsWarehouse(t)
 	st := newStager(s, w, w.conn, 1, 100, loadArrow)
 	// batch returns rows from..to-1; bad (if in range) is not UTF-8
 	batch := func(from, to, bad int) arrow.Record {
