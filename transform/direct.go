@@ -79,8 +79,10 @@ type directLoad struct {
 	// INSERT holds the connection), at most candHold rows
 	held     []arrow.Record
 	heldRows int
-	candHold int     // candHold, or the tests' limit
-	appended []int64 // rows appended per run of the batch
+	candHold int // candHold, or the tests' limit
+	// committed hears of each chunk's rows committed (warehouse.appended)
+	committed func(rows int64)
+	appended  []int64 // rows appended per run of the batch
 	// runs is a batch's runs (nil for one run): each appended row carries
 	// its run's ID and landing time as columns (withRuns).
 	runs []batchRun
@@ -377,11 +379,14 @@ func (d *directLoad) rotate(ctx context.Context) error {
 		return fmt.Errorf("commit a chunk of the run: %w", err)
 	}
 	d.rotated++
+	rows := d.pending
 	d.pending = 0
 	if _, err := d.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		return fmt.Errorf("checkpoint after a chunk of the run: %w", err)
 	}
-	releaseFreed()
+	if d.committed != nil {
+		d.committed(rows)
+	}
 	tx, err := d.conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("begin warehouse transaction: %w", err)

@@ -65,6 +65,7 @@ func (t *transformer) loadDirectOnce(ctx context.Context, s *Schema, runs []land
 	if t.o.chunkRows > 0 {
 		d.chunk = t.o.chunkRows
 	}
+	d.committed = t.w.appended
 	if t.o.holdRows > 0 {
 		d.candHold, rs.qw.hold = t.o.holdRows, t.o.holdRows
 	}
@@ -84,6 +85,8 @@ func (t *transformer) loadDirectOnce(ctx context.Context, s *Schema, runs []land
 	if err == nil {
 		if err = d.tx.Commit(); err != nil {
 			err = fmt.Errorf("commit warehouse transaction: %w", err)
+		} else {
+			t.w.appended(d.pending)
 		}
 	}
 	done = true

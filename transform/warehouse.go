@@ -49,6 +49,20 @@ type warehouse struct {
 	// transform.memory_limit, loadLimit the lower one a direct load
 	// appends under, memNow the one set now (0: none set).
 	memLimit, loadLimit, memNow int64
+	// rows committed by direct loads since DuckDB's freed memory was last
+	// given back (appended)
+	untrimmed int64
+}
+
+// appended counts rows a direct load committed; every chunkRows of them
+// the memory DuckDB freed meanwhile is given back to the system
+// (releaseFreed), after a chunk's or a batch's commit, so that a long
+// transform of many runs stays as small as one of a big run.
+func (w *warehouse) appended(rows int64) {
+	if w.untrimmed += rows; w.untrimmed >= chunkRows {
+		releaseFreed()
+		w.untrimmed = 0
+	}
 }
 
 // lockRE reads DuckDB's lock error: `Could not set lock on file "…":
