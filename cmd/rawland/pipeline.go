@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/rawland/rawland/reconcile"
@@ -45,6 +47,7 @@ func (a *app) transformWith(ctx context.Context, names []string, rebuild bool) (
 	}
 	view := a.startProgress("transform", shown, nil)
 	defer view.end()
+	defer transformGC()()
 	return transform.Run(ctx, transform.Options{
 		Config: a.cfg, Schemas: schemas, Runs: store, Zone: a.zone(), Warehouse: a.warehousePath(),
 		Streams: names, Logger: a.log, AfterRun: a.reconcileHook(), Rebuild: rebuild, Progress: view.transformed,
@@ -79,4 +82,24 @@ func transformExit(err error) error {
 		return &busyError{err: err}
 	}
 	return err
+}
+
+// transformGCPercent is the Go collector's target while transform runs,
+// unless GOGC is set. The transform's live Go heap is small (10–20 MiB:
+// the batches in flight), so at the default 100 it collects every few
+// batches, and the runtime hands the freed pages back and faults them in
+// again. At 200, `transform --rebuild` of 1M users records took 5.7–5.8 s
+// and 8.0–8.4 s of CPU instead of 6.2–6.9 s and 8.9–9.8 s (three pairs, back
+// to back) for 172–184 MiB of peak RSS instead of 164–179; at 10M, 48.5 s
+// and 214 MiB instead of 54.3 s and 219 MiB.
+const transformGCPercent = 200
+
+// transformGC sets the collector's target for a transform and returns the
+// function that restores it (a no-op when GOGC is set: the user's choice).
+func transformGC() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(transformGCPercent)
+	return func() { debug.SetGCPercent(prev) }
 }
