@@ -14,7 +14,10 @@ import (
 // DuckDB refuses in a later batch fails the statement with a data error
 // (the direct path then loads the run through the staging path) and
 // leaves nothing after the rollback; an aborted or cancelled statement
-// fails too, so that nothing it read is committed.
+// fails too, so that nothing it read is committed. Each case runs with
+// the default buffer and with one smaller than any batch, where every
+// send waits for the statement to take the batch before: a statement
+// that fails meanwhile must end that wait with its error.
 func TestStreamedInsert(t *testing.T) {
 	ctx := context.Background()
 	w, s := thingsWarehouse(t)
@@ -54,46 +57,48 @@ func TestStreamedInsert(t *testing.T) {
 		{"aborted", -1, true, false, func(err error) bool { return errors.Is(err, errInsertAborted) }},
 		{"cancelled", -1, false, true, func(err error) bool { return errors.Is(err, context.Canceled) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tx, err := w.conn.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback()
-			if err := createStage(ctx, tx, s); err != nil {
-				t.Fatal(err)
-			}
-			sctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			ins := startInsert(sctx, w.conn, tx, st.sch, query)
-			var sendErr error
-			for b := 0; b < 5 && sendErr == nil; b++ {
-				sendErr = ins.send(batch(b*10, b*10+10, tc.bad))
-			}
-			if tc.cancel {
-				cancel()
-			}
-			err = ins.end(tc.abort)
-			if sendErr != nil && sendErr != err {
-				t.Errorf("send: %v; end: %v", sendErr, err)
-			}
-			if !tc.wantErr(err) {
-				t.Fatalf("end: %v", err)
-			}
-			if err == nil {
-				n, ids := count()
-				want := ""
-				for i := range 50 {
-					want += fmt.Sprint(",", i)
+		for _, buffer := range []int64{insertBuffer, 1} {
+			t.Run(fmt.Sprintf("%s/buffer %d", tc.name, buffer), func(t *testing.T) {
+				tx, err := w.conn.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if n != 50 || ids != want[1:] {
-					t.Errorf("staged %d rows: %s", n, ids)
+				defer tx.Rollback()
+				if err := createStage(ctx, tx, s); err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			if err := tx.Rollback(); err != nil {
-				t.Fatal(err)
-			}
-		})
+				sctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				ins := startInsertBuffered(sctx, w.conn, tx, st.sch, query, buffer)
+				var sendErr error
+				for b := 0; b < 5 && sendErr == nil; b++ {
+					sendErr = ins.send(batch(b*10, b*10+10, tc.bad))
+				}
+				if tc.cancel {
+					cancel()
+				}
+				err = ins.end(tc.abort)
+				if sendErr != nil && sendErr != err {
+					t.Errorf("send: %v; end: %v", sendErr, err)
+				}
+				if !tc.wantErr(err) {
+					t.Fatalf("end: %v", err)
+				}
+				if err == nil {
+					n, ids := count()
+					want := ""
+					for i := range 50 {
+						want += fmt.Sprint(",", i)
+					}
+					if n != 50 || ids != want[1:] {
+						t.Errorf("staged %d rows: %s", n, ids)
+					}
+					return
+				}
+				if err := tx.Rollback(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }
