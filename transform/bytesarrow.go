@@ -2,8 +2,6 @@ package transform
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -135,8 +133,7 @@ func (bc *bytesConv) row(raw []byte, seq int64, rec *recording) bool {
 	if !ok || !bc.extraCell() || !bc.cursorCell() {
 		return false
 	}
-	sum := sha256.Sum256(bc.hbuf)
-	bc.cells = append(bc.cells, cell{n: int64(binary.BigEndian.Uint64(sum[:8]))}, cell{n: seq})
+	bc.cells = append(bc.cells, cell{n: int64(bc.s.sum(bc.hbuf))}, cell{n: seq})
 	return len(bc.sbuf) < math.MaxInt32
 }
 

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"slices"
@@ -158,7 +157,7 @@ func (s *Schema) checkAs(raw []byte, c *converter, fv fastVerdict) verdict {
 		extra, _ = jsonText(c.extras)
 	}
 	var h uint64
-	h, c.hashBuf = contentHash(v, c.hashBuf)
+	h, c.hashBuf = s.contentHash(v, c.hashBuf)
 	vd.row = append([]any(sv), extra, s.cursorValue(v), h)
 	return vd
 }
@@ -275,10 +274,9 @@ func exampleOf(v any) string {
 // contentHash is a hash of the record's content independent of key order
 // and insignificant whitespace: equal hashes mean an unchanged record. It
 // hashes a canonical encoding (type tags, lengths, keys sorted).
-func contentHash(v any, buf []byte) (uint64, []byte) {
+func (s *Schema) contentHash(v any, buf []byte) (uint64, []byte) {
 	buf = canonical(buf[:0], v)
-	sum := sha256.Sum256(buf)
-	return binary.BigEndian.Uint64(sum[:8]), buf
+	return s.sum(buf), buf
 }
 
 func canonical(b []byte, v any) []byte {

@@ -43,7 +43,10 @@ func ensureTable(ctx context.Context, tx *sql.Tx, s *Schema, warehousePath strin
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create table %s: %w", s.Stream, err)
 		}
-		return nil
+		return useTableHash(ctx, tx, s, true)
+	}
+	if err := useTableHash(ctx, tx, s, false); err != nil {
+		return err
 	}
 	var alters, problems []string
 	for _, f := range want {

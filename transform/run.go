@@ -198,7 +198,7 @@ func dropStream(ctx context.Context, tx *sql.Tx, stream string) error {
 	if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+tableName(stream)); err != nil {
 		return fmt.Errorf("rebuild %s: %w", stream, err)
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM rawland.meta WHERE key = ?", loadingKey(stream)); err != nil {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rawland.meta WHERE key IN (?, ?)", loadingKey(stream), hashKey(stream)); err != nil {
 		return fmt.Errorf("rebuild %s: %w", stream, err)
 	}
 	for _, tbl := range []string{"transformed", "quarantine", "drift"} {

@@ -26,6 +26,9 @@ type Schema struct {
 	pk         []int    // positions of the primary-key columns in root.fields
 	cursor     *colType // type of _rawland_cursor
 	cursorPath []string // the cursor field (dotted); nil without a cursor
+	// shaHash: the stream's table holds SHA-256 content hashes (a table
+	// rawland created before it hashed with xxHash; see hash.go)
+	shaHash bool
 }
 
 // Column is one column of a stream's table.
