@@ -157,3 +157,49 @@ func TestDirectLoadSeesKeysAsDuckDBDoes(t *testing.T) {
 		t.Errorf("inserted/duplicates %s, want 3/3 (keys 1, 0 and 2)", directCounts)
 	}
 }
+
+// TestKeyFilterIsBounded: the key filter grows with the run up to 16 MiB
+// and no further; filled with twice the keys that size is made for, it
+// still passes most new keys (few candidates), and it never misses a key
+// it was given.
+func TestKeyFilterIsBounded(t *testing.T) {
+	small, free := newKeyFilter(1000)
+	free()
+	if len(small) >= maxFilterWords {
+		t.Errorf("a filter for 1,000 keys has %d words", len(small))
+	}
+	f, free := newKeyFilter(maxFilterKeys * 10)
+	defer free()
+	if len(f) != maxFilterWords {
+		t.Fatalf("a filter for %d keys has %d words, want the cap %d", maxFilterKeys*10, len(f), maxFilterWords)
+	}
+	if testing.Short() {
+		return
+	}
+	// splitmix64: distinct, well-mixed key hashes
+	hash := func(i uint64) uint64 {
+		z := i + 0x9e3779b97f4a7c15
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		return z ^ z>>31
+	}
+	n := uint64(maxFilterKeys)
+	var fp uint64
+	for i := range n {
+		if f.testAndAdd(hash(i)) {
+			fp++
+		}
+	}
+	for i := uint64(0); i < n; i += 997 {
+		if !f.testAndAdd(hash(i)) {
+			t.Fatalf("key %d was added but the filter does not know it", i)
+		}
+	}
+	// the candidates while filling it: a few percent (the last keys see
+	// up to 9%)
+	rate := float64(fp) / float64(n)
+	t.Logf("%d keys into %d MiB: %.2f%% candidates", n, len(f)*8>>20, 100*rate)
+	if rate > 0.05 {
+		t.Errorf("%.1f%% of %d distinct keys were candidates, want under 5%%", 100*rate, n)
+	}
+}

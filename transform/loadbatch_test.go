@@ -104,6 +104,9 @@ func TestRunBatching(t *testing.T) {
 		// the streamed INSERT ended for every key candidate and every
 		// quarantined record, and a commit every 3 rows
 		{"direct, batched, INSERT ended often", run(0, false, func(o *Options) { o.holdRows, o.chunkRows = 1, 3 })},
+		// a load too large for a key filter: the settle finds the
+		// repeated keys itself
+		{"direct, batched, no key filter", run(0, false, func(o *Options) { o.filterKeys = 1 })},
 	} {
 		for _, name := range []string{"items", "transformed", "quarantine", "drift"} {
 			if !reflect.DeepEqual(c.o.tables[name], oneByOne.tables[name]) {

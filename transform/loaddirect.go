@@ -60,7 +60,11 @@ func (t *transformer) loadDirectOnce(ctx context.Context, s *Schema, runs []land
 	if err != nil {
 		return nil, fmt.Errorf("begin warehouse transaction: %w", err)
 	}
-	d := newDirectLoad(t.w.conn, tx, s, rs.batchRuns(), rs.landed())
+	maxKeys := int64(maxFilterKeys)
+	if t.o.filterKeys > 0 {
+		maxKeys = t.o.filterKeys
+	}
+	d := newDirectLoad(t.w.conn, tx, s, rs.batchRuns(), rs.landed(), maxKeys)
 	defer d.close()
 	if t.o.chunkRows > 0 {
 		d.chunk = t.o.chunkRows
@@ -153,8 +157,10 @@ func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d
 	}
 	staged := time.Since(start)
 	tx := d.tx
-	distinct := d.cands == 0
-	if !distinct {
+	// without a key filter (a load of more than maxFilterKeys records)
+	// nothing is known: the settle looks for repeated keys itself
+	distinct := d.cands == 0 && d.keys != nil
+	if !distinct && d.keys != nil {
 		// the Bloom filter's candidates: does any key really repeat?
 		var on []string
 		for _, k := range pkCols(s) {

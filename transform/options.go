@@ -84,6 +84,7 @@ type Options struct {
 	loadLimit  int64    // tests: DuckDB's memory limit for a direct load (default half of memory_limit)
 	afterBatch func()   // tests: called after each loaded batch
 	holdRows   int      // tests: key candidates (rows) and quarantined records (bytes) the direct load holds while its INSERT streams
+	filterKeys int64    // tests: the most records a direct load's key filter is made for (default maxFilterKeys)
 	// tests: called after each run's or batch of runs' warehouse commit
 	afterCommit func()
 	// tests: the most runs merged in one transaction (default batchRuns)

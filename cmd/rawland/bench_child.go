@@ -98,8 +98,12 @@ func runStep(ctx context.Context, a *app, scratch, profile string, args ...strin
 // data as a child process, exactly as a user would, and checks in store
 // (that data directory's state store) that it transformed every run of the
 // stream, want records in all.
-func benchTransform(ctx context.Context, a *app, scratch, profile, config, data, stream string, store state.Store, want int64) (childRun, error) {
-	r, err := runStep(ctx, a, scratch, profile, "--config", config, "--data", data, "transform", stream)
+func benchTransform(ctx context.Context, a *app, scratch, profile, config, data, stream string, store state.Store, want int64, rebuild bool) (childRun, error) {
+	args := []string{"--config", config, "--data", data, "transform", stream}
+	if rebuild {
+		args = []string{"--config", config, "--data", data, "transform", "--rebuild", stream}
+	}
+	r, err := runStep(ctx, a, scratch, profile, args...)
 	if err != nil {
 		return r, err
 	}

@@ -60,7 +60,7 @@ func benchRuns(ctx context.Context, a *app, dir, config, stream, runID string, n
 		}
 		return childRun{}, fmt.Errorf("bench --runs: land %d runs: %w", n, err)
 	}
-	r, err := benchTransform(ctx, a, dir, profile, config, data, stream, store, m.Records)
+	r, err := benchTransform(ctx, a, dir, profile, config, data, stream, store, m.Records, false)
 	if err != nil {
 		return r, fmt.Errorf("bench --runs: %w", err)
 	}

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBenchJSON runs small benches through the CLI: read_json_auto and
@@ -23,6 +26,8 @@ func TestBenchJSON(t *testing.T) {
 			args := []string{"bench", "--size", "2000", "--stream", tc.stream, "--json"}
 			if tc.runs > 1 {
 				args = append(args, "--runs", "10")
+			} else {
+				args = append(args, "--repeat", "3")
 			}
 			out := mustRun(t, t.TempDir(), args...)
 			var f map[string]any
@@ -44,6 +49,27 @@ func TestBenchJSON(t *testing.T) {
 				rss = append(rss, "transform_runs")
 			} else if _, ok := f["runs"]; ok {
 				t.Errorf("runs = %v without --runs", f["runs"])
+			}
+			if tc.runs > 1 {
+				if _, ok := f["repeat"]; ok {
+					t.Errorf("repeat = %v without --repeat", f["repeat"])
+				}
+			} else {
+				// --repeat 3: three pairs, and the ratio is their median
+				pairs, _ := f["transform_vs_read_json_pairs"].([]any)
+				var xs []float64
+				for _, p := range pairs {
+					if x, ok := p.(float64); ok && x > 0 {
+						xs = append(xs, x)
+					}
+				}
+				if f["repeat"] != 3.0 || len(xs) != 3 {
+					t.Fatalf("repeat = %v, pairs = %v: want 3 positive ratios", f["repeat"], f["transform_vs_read_json_pairs"])
+				}
+				slices.Sort(xs)
+				if r, _ := f["transform_vs_read_json_baseline"].(float64); math.Abs(r-xs[1]) > 1e-9*xs[1] {
+					t.Errorf("transform_vs_read_json_baseline = %v, want the pairs' median %v", f["transform_vs_read_json_baseline"], xs[1])
+				}
 			}
 			for _, k := range positive {
 				if v, ok := f[k].(float64); !ok || v <= 0 {
@@ -72,6 +98,9 @@ func TestBenchJSON(t *testing.T) {
 	})
 	if code, out, errOut := rawland(t, t.TempDir(), "bench", "--size", "10", "--runs", "11"); code != 2 {
 		t.Errorf("bench --runs beyond --size: exit %d, want 2\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := rawland(t, t.TempDir(), "bench", "--size", "10", "--repeat", "0"); code != 2 || !strings.Contains(errOut, "--repeat") {
+		t.Errorf("bench --repeat 0: exit %d, want 2 and a message naming --repeat\n%s%s", code, out, errOut)
 	}
 }
 
@@ -106,5 +135,27 @@ func TestStepPeakRSSIsTheChilds(t *testing.T) {
 	}
 	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
 		t.Errorf("no CPU profile from the step: %v", err)
+	}
+}
+
+// TestBenchMedians: --repeat reports the median wall and CPU time of the
+// N runs (the lower middle for an even N) and the highest peak RSS.
+func TestBenchMedians(t *testing.T) {
+	if got := median([]float64{0.9, 0.3, 0.5}); got != 0.5 {
+		t.Errorf("median of 0.9, 0.3, 0.5 = %v, want 0.5", got)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("median of 4, 1, 3, 2 = %v, want 2.5", got)
+	}
+	xs := []float64{3, 1, 2}
+	median(xs)
+	if xs[0] != 3 || xs[1] != 1 {
+		t.Errorf("median sorted its argument: %v", xs)
+	}
+	s := time.Second
+	runs := []childRun{{wall: 5 * s, cpu: 1 * s, peakRSSMiB: 100}, {wall: 2 * s, cpu: 9 * s, peakRSSMiB: 300}, {wall: 7 * s, cpu: 4 * s, peakRSSMiB: 200}, {wall: 3 * s, cpu: 2 * s, peakRSSMiB: 50}}
+	m := medianRun(runs)
+	if m.wall != 3*s || m.cpu != 2*s || m.peakRSSMiB != 300 {
+		t.Errorf("medianRun = wall %v, cpu %v, peak %v MiB; want 3s, 2s, 300 MiB", m.wall, m.cpu, m.peakRSSMiB)
 	}
 }

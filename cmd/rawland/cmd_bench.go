@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,7 +24,7 @@ import (
 func init() {
 	register(&command{
 		name:    "bench",
-		usage:   "[--size N] [--stream users|orders] [--runs N] [--profile DIR] [--json]",
+		usage:   "[--size N] [--stream users|orders] [--runs N] [--repeat N] [--profile DIR] [--json]",
 		summary: "measure ingest and transform on the mock upstream against baselines measured in the same run",
 		run:     runBench,
 	})
@@ -50,6 +51,12 @@ type benchFigures struct {
 	// shared machine a steadier figure than its rate.
 	TransformCPUMicrosPerRec float64 `json:"transform_cpu_us_per_record"`
 	TransformVsReadJSON      float64 `json:"transform_vs_read_json_baseline"`
+	// Repeat > 1 (bench --repeat N): read_json_auto and the transform ran
+	// N times, alternately; rates, CPU and the ratio above are medians
+	// (the ratio is the median of the pairs' ratios, Pairs), peak RSS the
+	// highest of the N.
+	Repeat int       `json:"repeat,omitempty"`
+	Pairs  []float64 `json:"transform_vs_read_json_pairs,omitempty"`
 	// Runs > 1 (bench --runs N): the same records landed as Runs runs,
 	// transformed, and their rate over the one run's.
 	Runs                         int     `json:"runs,omitempty"`
@@ -82,6 +89,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	profile := fs.String("profile", "", "write CPU profiles of ingest and transform (ingest.pprof, transform.pprof; transform-runs.pprof with --runs) into this directory")
 	asJSON := fs.Bool("json", false, "print one JSON object of figures")
 	runs := fs.Int("runs", 1, "also land the same records as N runs and transform them (N small runs against one run)")
+	repeat := fs.Int("repeat", 1, "run the read_json_auto baseline and the transform N times, alternately, and report medians (the ratio: the median of the N pairs' ratios), for a machine whose speed drifts")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -89,6 +97,9 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	}
 	if *runs < 1 || int64(*runs) > int64(*size) {
 		return usagef("bench --runs: %d is not between 1 and --size (%d)", *runs, *size)
+	}
+	if *repeat < 1 || *repeat > 99 {
+		return usagef("bench --repeat: %d is not between 1 and 99", *repeat)
 	}
 	if *stream != mockapi.StreamUsers && *stream != mockapi.StreamOrders {
 		return usagef("bench --stream: %q is not users or orders", *stream)
@@ -157,20 +168,10 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	f.PeakRSSMiB.Ingest = peakRSSMiB()
 	f.IngestVsFetch = f.IngestRPS / f.FetchBaselineRPS
 
-	// 3. baseline: DuckDB reads the landed files into a table
+	// 3. baseline: DuckDB reads the landed files into a table, and
+	// 4. rawland transform, as `rawland transform STREAM` (again: with
+	// --rebuild), alternately --repeat times
 	glob := filepath.Join(a.zone().Dir, "raw", *stream, "*", "*.jsonl*")
-	rj, err := runStep(ctx, a, dir, "", "bench-read-json", glob)
-	if err != nil {
-		return fmt.Errorf("baseline read_json_auto: %w", err)
-	}
-	if got := strings.TrimSpace(rj.stdout); got != strconv.FormatInt(f.Records, 10) {
-		return fmt.Errorf("baseline read_json_auto read %q rows, want %d", got, f.Records)
-	}
-	f.ReadJSONBaselineRPS = float64(f.Records) / rj.wall.Seconds()
-	f.ReadJSONCPUSeconds, f.ReadJSONCPUMicrosPerRec = rj.cpu.Seconds(), rj.cpuMicrosPer(f.Records)
-	f.PeakRSSMiB.ReadJSON = rj.peakRSSMiB
-
-	// 4. rawland transform, as `rawland transform STREAM`
 	schemas, err := transform.CompileSchemas(cfg)
 	if err != nil {
 		return err
@@ -180,14 +181,40 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	tr, err := benchTransform(ctx, a, dir, profilePath("transform.pprof"), cfgPath, a.dataDir(), *stream, store, f.Records)
-	if err != nil {
-		return err
+	var rjs, trs []childRun
+	for i := range *repeat {
+		rj, err := runStep(ctx, a, dir, "", "bench-read-json", glob)
+		if err != nil {
+			return fmt.Errorf("baseline read_json_auto: %w", err)
+		}
+		if got := strings.TrimSpace(rj.stdout); got != strconv.FormatInt(f.Records, 10) {
+			return fmt.Errorf("baseline read_json_auto read %q rows, want %d", got, f.Records)
+		}
+		prof := ""
+		if i == 0 {
+			prof = profilePath("transform.pprof")
+		}
+		tr, err := benchTransform(ctx, a, dir, prof, cfgPath, a.dataDir(), *stream, store, f.Records, i > 0)
+		if err != nil {
+			return err
+		}
+		rjs, trs = append(rjs, rj), append(trs, tr)
+		if *repeat > 1 {
+			f.Pairs = append(f.Pairs, rj.wall.Seconds()/tr.wall.Seconds())
+		}
 	}
+	rj, tr := medianRun(rjs), medianRun(trs)
+	f.ReadJSONBaselineRPS = float64(f.Records) / rj.wall.Seconds()
+	f.ReadJSONCPUSeconds, f.ReadJSONCPUMicrosPerRec = rj.cpu.Seconds(), rj.cpuMicrosPer(f.Records)
+	f.PeakRSSMiB.ReadJSON = rj.peakRSSMiB
 	f.TransformRPS = float64(f.Records) / tr.wall.Seconds()
 	f.TransformCPUSeconds, f.TransformCPUMicrosPerRec = tr.cpu.Seconds(), tr.cpuMicrosPer(f.Records)
 	f.PeakRSSMiB.Transform = tr.peakRSSMiB
 	f.TransformVsReadJSON = f.TransformRPS / f.ReadJSONBaselineRPS
+	if *repeat > 1 {
+		f.Repeat = *repeat
+		f.TransformVsReadJSON = median(f.Pairs)
+	}
 	if *runs > 1 {
 		f.Runs = *runs
 		rr, err := benchRuns(ctx, a, dir, cfgPath, *stream, results[0].res.Run.ID, *runs, profilePath("transform-runs.pprof"))
@@ -206,6 +233,39 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	return printBench(a, f)
 }
 
+// median is the median of xs (the mean of the middle two for an even
+// count); xs is not changed.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// medianRun is the run of the median wall time of runs (the lower middle
+// one for an even count), with its CPU time the median CPU time and its
+// peak RSS the highest.
+func medianRun(runs []childRun) childRun {
+	walls := make([]time.Duration, len(runs))
+	cpus := make([]time.Duration, len(runs))
+	var peak float64
+	for i, r := range runs {
+		walls[i], cpus[i] = r.wall, r.cpu
+		peak = max(peak, r.peakRSSMiB)
+	}
+	slices.Sort(walls)
+	slices.Sort(cpus)
+	m := runs[0]
+	m.wall, m.cpu, m.peakRSSMiB = walls[(len(walls)-1)/2], cpus[(len(cpus)-1)/2], peak
+	return m
+}
+
 // printBench prints the figures as a table.
 func printBench(a *app, f benchFigures) error {
 	mib := func(v float64) string {
@@ -215,7 +275,15 @@ func printBench(a *app, f benchFigures) error {
 		return fmt.Sprintf("%.0f MiB", v)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "stream %s, %d records, mock upstream on loopback\n\n", f.Stream, f.Records)
+	fmt.Fprintf(tw, "stream %s, %d records, mock upstream on loopback\n", f.Stream, f.Records)
+	if f.Repeat > 1 {
+		fmt.Fprintf(tw, "read_json_auto and transform ran %d times each, alternately: medians, and the highest peak RSS; transform ÷ read_json_auto per pair:", f.Repeat)
+		for _, r := range f.Pairs {
+			fmt.Fprintf(tw, " %.2f×", r)
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "STEP\tRECORDS/S\tVS BASELINE\tCPU µs/RECORD\tPEAK RSS")
 	fmt.Fprintf(tw, "baseline: bare HTTP walk of the pages\t%.0f\t\t\t\n", f.FetchBaselineRPS)
 	fmt.Fprintf(tw, "rawland ingest (fetch, land, fsync, commit)\t%.0f\t%.2f×\t\t%s (with the mock)\n", f.IngestRPS, f.IngestVsFetch, mib(f.PeakRSSMiB.Ingest))
