@@ -56,12 +56,15 @@ type queuedBatch struct {
 
 // insertBuffer bounds the bytes of Arrow batches waiting for the streamed
 // INSERT. DuckDB takes batches unevenly: each time a row group fills
-// (122,880 rows) it stops to compress and write it, for ~0.1–0.2 s, and
-// a queue of one batch then stopped the loader, then the workers, and
-// left a core idle (1M users: the statement waited for batches 1.4 s of
-// its 5.1 s, and the loader for the statement 3.1 s). A queue that holds
-// about one such stop's worth of batches keeps both sides busy; bounding
-// it by bytes rather than batches keeps wide records from growing it.
+// (122,880 rows) it stops to compress and write it, for 0.2–0.33 s, and a
+// queue of one batch then stopped the loader, then the workers, and left
+// a core idle (1M users: the loader waited for the statement 3.1 s of a
+// 5.1 s load, and the statement for batches 1.4 s between its stops). A
+// queue of 8 MiB (about 16 batches of 2,000 users) takes most of a stop
+// (1M users, six interleaved pairs: median 5.74 s, fastest 4.64 s, against
+// 6.70 and 5.56 s;
+// +20–28 MiB of peak RSS at 10M); bounding it by bytes rather than
+// batches keeps wide records from growing it.
 const insertBuffer = 8 << 20
 
 // insertQueue is the most batches waiting (the buffer bounds their bytes).
