@@ -62,9 +62,8 @@ type queuedBatch struct {
 // 5.1 s load, and the statement for batches 1.4 s between its stops). A
 // queue of 8 MiB (about 16 batches of 2,000 users) takes most of a stop
 // (1M users, six interleaved pairs: median 5.74 s, fastest 4.64 s, against
-// 6.70 and 5.56 s;
-// +20–28 MiB of peak RSS at 10M); bounding it by bytes rather than
-// batches keeps wide records from growing it.
+// 6.70 and 5.56 s; +20–28 MiB of peak RSS at 10M); bounding it by bytes
+// rather than batches keeps wide records from growing it.
 const insertBuffer = 8 << 20
 
 // insertQueue is the most batches waiting (the buffer bounds their bytes).
