@@ -358,3 +358,40 @@ func TestSharedBudgetHoldsUnderLateWakeups(t *testing.T) {
 		})
 	}
 }
+
+// lockWaitStore is a memStore whose every update first waits wait for
+// the lock (another holder has it), on the test's clock.
+type lockWaitStore struct {
+	memStore
+	clock  *time.Time
+	wait   time.Duration
+	heldAt time.Time // when the last update got the lock
+}
+
+func (s *lockWaitStore) update(fn func(*quotaState)) error {
+	*s.clock = s.clock.Add(s.wait)
+	s.heldAt = *s.clock
+	return s.memStore.update(fn)
+}
+
+// TestSlotIsTakenWhenTheStateIsHeld: the shared budget's slot is taken
+// against the time the quota state is held, not a time read before
+// waiting for its lock. Otherwise a request admitted after a long lock
+// wait gets a slot in the past, leaves that much after it, and reaches
+// the upstream bunched with the next holder's on-time request.
+func TestSlotIsTakenWhenTheStateIsHeld(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	limit := RateLimit{Requests: 8, Per: time.Second}
+	st := &lockWaitStore{clock: &clock, wait: 300 * time.Millisecond}
+	c := &Client{source: "s", store: st, now: func() time.Time { return clock }, rateLimit: &limit, breaker: Breaker{}.withDefaults()}
+	for i := range 3 {
+		d, slotWait, err := c.gateWithSlot()
+		if err != nil || d.lock != nil || d.wait > 0 || slotWait > 0 {
+			t.Fatalf("request %d: %+v, slot wait %s, %v: want it admitted", i+1, d, slotWait, err)
+		}
+		if slot := st.st.NextSlot.Add(-limit.interval()); !slot.Equal(st.heldAt) {
+			t.Errorf("request %d: slot at %s, the state was held at %s: want the slot taken then", i+1,
+				slot.Format("15:04:05.000"), st.heldAt.Format("15:04:05.000"))
+		}
+	}
+}
