@@ -22,6 +22,7 @@ func TestContentHashOfOlderTables(t *testing.T) {
 		return out
 	}
 	createSHATables = true
+	t.Cleanup(func() { createSHATables = false }) // also when the test stops early
 	e.land("items", state.KindIngest, rec)
 	rep := e.transform()
 	createSHATables = false
