@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	_ "github.com/duckdb/duckdb-go/v2" // database/sql driver "duckdb" for reading results
 
 	"github.com/rawland/rawland/config"
@@ -32,6 +33,23 @@ type env struct {
 	clock   time.Time
 	// rollBytes is the landing part size (small, so tests read several parts).
 	rollBytes int64
+	// mem allocates the Arrow batches of every transform and replay of
+	// the env; when the test ends, every batch must have been released
+	// (batchMem is C memory: a batch never released is never freed).
+	mem poisonMem
+}
+
+// poisonMem is C memory (as batchMem) that overwrites a buffer when it is
+// freed: a batch read after its last release (a use after free) then
+// reads 0xA5 bytes, which the tests' comparisons of tables see, instead
+// of the data it had.
+type poisonMem struct{ *mallocator.Mallocator }
+
+func (m poisonMem) Free(b []byte) {
+	for i := range b {
+		b[i] = 0xA5
+	}
+	m.Mallocator.Free(b)
 }
 
 // streamSpec configures one test stream.
@@ -69,7 +87,12 @@ func newEnv(t testing.TB, streams map[string]streamSpec) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	e := &env{t: t, dir: dir, cfg: cfg, store: store, zone: landing.Zone{Dir: dir}, wh: filepath.Join(dir, "warehouse.duckdb"),
-		clock: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), rollBytes: 4 << 10}
+		clock: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), rollBytes: 4 << 10, mem: poisonMem{mallocator.NewMallocator()}}
+	t.Cleanup(func() {
+		if n := e.mem.AllocatedBytes(); n != 0 {
+			t.Errorf("%d bytes of Arrow batches were never released", n)
+		}
+	})
 	e.compile()
 	return e
 }
@@ -155,7 +178,7 @@ func (e *env) landFunc(stream string, kind state.Kind, gen func(write func([]byt
 }
 
 func (e *env) options() Options {
-	return Options{Config: e.cfg, Schemas: e.schemas, Runs: e.store, Zone: e.zone, Warehouse: e.wh}
+	return Options{Config: e.cfg, Schemas: e.schemas, Runs: e.store, Zone: e.zone, Warehouse: e.wh, mem: e.mem}
 }
 
 // transform runs Run and fails the test on error.

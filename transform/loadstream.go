@@ -59,12 +59,16 @@ type queuedBatch struct {
 // (122,880 rows) it stops to compress and write it, for 0.2–0.33 s, and a
 // queue of one batch then stopped the loader, then the workers, and left
 // a core idle (1M users: the loader waited for the statement 3.1 s of a
-// 5.1 s load, and the statement for batches 1.4 s between its stops). A
-// queue of 8 MiB (about 16 batches of 2,000 users) takes most of a stop
-// (1M users, six interleaved pairs: median 5.74 s, fastest 4.64 s, against
-// 6.70 and 5.56 s; +20–28 MiB of peak RSS at 10M); bounding it by bytes
-// rather than batches keeps wide records from growing it.
-const insertBuffer = 8 << 20
+// 5.1 s load, and the statement for batches 1.4 s between its stops). The
+// workers fill about 20 MiB of users' batches during one stop. A queue of
+// 8 MiB in Go memory took most of a stop (1M users: median 5.74 s against
+// 6.70 s) and cost 20–28 MiB of peak RSS at 10M, because the collector
+// lets the heap grow to twice what is live. The batches are now C memory
+// (batchMem), freed as soon as DuckDB has read them, so the queue holds a
+// whole stop for the same peak RSS (10M users: 234–235 MiB against 245;
+// 1M: 4.15 s median of five against 4.42 s). Bounding it by bytes rather
+// than batches keeps wide records from growing it.
+const insertBuffer = 32 << 20
 
 // insertQueue is the most batches waiting (the buffer bounds their bytes).
 const insertQueue = 1024

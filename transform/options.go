@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/rawland/rawland/config"
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/state"
@@ -89,6 +91,17 @@ type Options struct {
 	afterCommit func()
 	// tests: the most runs merged in one transaction (default batchRuns)
 	maxBatchRuns int
+	// tests: the allocator of the workers' Arrow batches (default
+	// batchMem), to check that every batch is released
+	mem memory.Allocator
+}
+
+// batchAlloc is the allocator of the workers' Arrow batches.
+func (o Options) batchAlloc() memory.Allocator {
+	if o.mem != nil {
+		return o.mem
+	}
+	return batchMem
 }
 
 var errNoOption = errors.New("transform: missing option")

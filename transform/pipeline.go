@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	"github.com/sourcegraph/conc/stream"
 
 	"github.com/rawland/rawland/internal/crashpoint"
@@ -74,7 +75,10 @@ type stager struct {
 	direct *directLoad
 	// afterBatch is a test hook, called after each batch is loaded.
 	afterBatch func()
-	hint       dataHint // string data per record, for the next batch's builders
+	// mem allocates the batches' buffers (batchMem unless a test sets
+	// its own, to check that every batch is released).
+	mem  memory.Allocator
+	hint dataHint // string data per record, for the next batch's builders
 
 	mu  sync.Mutex
 	err error
@@ -82,12 +86,27 @@ type stager struct {
 
 var errStopped = errors.New("stopped after an earlier error")
 
+// batchMem allocates the Arrow batches the workers build, in C memory
+// (arrow-go's mallocator: calloc, and free when a batch's reference count
+// drops to zero, which for a batch DuckDB reads is when DuckDB releases
+// it through the Arrow C interface). In Go memory the batches waiting for
+// the streamed INSERT were Go heap, and the collector lets the heap grow
+// to twice what is live before it frees any: the queue cost about twice
+// its size in resident memory, so it was held to 8 MiB, less than DuckDB
+// takes to compress one row group, and the workers stalled behind it (the
+// transform used 1.63 of the 2 cores). In C memory a batch's buffers go
+// back to the C heap the moment DuckDB is done with it, and the queue can
+// hold a whole stop (insertBuffer). The cost is that a batch must be
+// released exactly once: TestBatchesAreReleased checks every load path
+// for a batch that is never released (a leak here is not collected).
+var batchMem memory.Allocator = mallocator.NewMallocator()
+
 // arenaChunk is the size of the buffers stage copies records into.
 const arenaChunk = 64 << 10
 
 func newStager(s *Schema, w *warehouse, tx execer, workers, batch int, mode loadMode) *stager {
 	cols := s.stageColumns()
-	return &stager{s: s, w: w, tx: tx, workers: max(workers, 1), batch: max(batch, 1), mode: mode, cols: cols, sch: arrowSchema(cols)}
+	return &stager{s: s, w: w, tx: tx, workers: max(workers, 1), batch: max(batch, 1), mode: mode, cols: cols, sch: arrowSchema(cols), mem: batchMem}
 }
 
 func (st *stager) fail(err error) {
@@ -217,7 +236,7 @@ func (st *stager) process(recs []rawRec) *batchOut {
 		st.processRows(recs, &c, out)
 		return out
 	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, st.sch)
+	rb := array.NewRecordBuilder(st.mem, st.sch)
 	defer rb.Release()
 	rb.Reserve(len(recs))
 	bs := rb.Fields()
