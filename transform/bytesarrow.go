@@ -93,6 +93,11 @@ type bytesConv struct {
 	// (-1: absent, NULL) and then where the struct's cells end; the root's
 	// table comes first
 	fcell []int32
+	// the one-pass path (bytesarrow_valid.go): per open struct, where each
+	// field's canonical encoding is in cbuf; an object's encoding in name
+	// order while it is put together
+	vspan []valSpan
+	tbuf  []byte
 }
 
 func newBytesConv(s *Schema) *bytesConv {

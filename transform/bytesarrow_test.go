@@ -290,8 +290,9 @@ func FuzzBytesArrow(f *testing.F) {
 }
 
 // BenchmarkProcess stages a batch of 10,000 mock records through process()
-// (the bytes → Arrow converter) and through the check() path (decode,
-// convert, appendArrow), per stream:
+// (the one-pass path, bytesarrow_valid.go), through process() with the
+// two-pass path only (the validator, then the bytes → Arrow converter) and
+// through the check() path (decode, convert, appendArrow), per stream:
 //
 //	go test -tags duckdb_arrow -run '^$' -bench Process ./transform/
 func BenchmarkProcess(b *testing.B) {
@@ -309,6 +310,14 @@ func BenchmarkProcess(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
 				st.process(recs).release()
+			}
+		})
+		two := newStager(s, nil, nil, 1, len(recs), loadArrow)
+		two.twoPass = true
+		b.Run(name+"/bytes-two-pass", func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for range b.N {
+				two.process(recs).release()
 			}
 		})
 		b.Run(name+"/check", func(b *testing.B) {

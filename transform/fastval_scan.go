@@ -509,6 +509,12 @@ func (st *fastState) stringVal(n *fnode) bool {
 	if !ok {
 		return false
 	}
+	return st.stringOK(n, s, false)
+}
+
+// stringOK checks the string s against n; with dateTimeKnown the caller
+// has checked a "date-time" format itself (it parsed s as a timestamp).
+func (st *fastState) stringOK(n *fnode, s string, dateTimeKnown bool) bool {
 	if n.types != 0 && n.types&jtString == 0 {
 		return false
 	}
@@ -521,7 +527,7 @@ func (st *fastState) stringVal(n *fnode) bool {
 	if n.pattern != nil && !n.pattern.MatchString(s) {
 		return false
 	}
-	if n.format != "" && !formatOK(n.format, s) {
+	if n.format != "" && !(dateTimeKnown && n.format == "date-time") && !formatOK(n.format, s) {
 		return false
 	}
 	return !n.hasEnum || st.enumHas(n, fconst{kind: 's', s: s})

@@ -48,6 +48,7 @@ type batchOut struct {
 	drift driftSet
 
 	direct  int      // valid records converted straight from their bytes (bytesarrow.go)
+	onePass int      // of those, the ones validated and converted in one walk (vrow)
 	keyHash []uint64 // each valid row's key hash (direct load, direct.go)
 }
 
@@ -77,8 +78,11 @@ type stager struct {
 	afterBatch func()
 	// mem allocates the batches' buffers (batchMem unless a test sets
 	// its own, to check that every batch is released).
-	mem  memory.Allocator
-	hint dataHint // string data per record, for the next batch's builders
+	mem memory.Allocator
+	// twoPass, set by tests, sends every record through the two-pass path
+	// (validator, then converter) instead of trying vrow first
+	twoPass bool
+	hint    dataHint // string data per record, for the next batch's builders
 
 	mu  sync.Mutex
 	err error
@@ -251,6 +255,14 @@ func (st *stager) process(recs []rawRec) *batchOut {
 		c.fast.rec = true // the converter takes the record's structure from the validator
 	}
 	for _, r := range recs {
+		if bc != nil && !st.twoPass && bc.vrow(r.data, r.seq, &c.fast) {
+			bc.emit(bs, st.cols)
+			bc.drift(out.drift)
+			out.valid = append(out.valid, r)
+			out.direct++
+			out.onePass++
+			continue
+		}
 		fv := st.s.fastVerdict(r.data, &c)
 		if fv == fastValid && bc != nil && bc.row(r.data, r.seq, &c.fast.recording) {
 			bc.emit(bs, st.cols)
