@@ -121,3 +121,15 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 
 // quoteString quotes a DuckDB string literal.
 func quoteString(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// ReadJSONColumns is the columns argument of DuckDB's read_json that
+// types a stream's landed records as the stream's table types them (its
+// schema's fields, without rawland's own columns): the bench's durable
+// baseline, DuckDB typing and storing the same values itself.
+func (s *Schema) ReadJSONColumns() string {
+	defs := make([]string, len(s.root.fields))
+	for i, f := range s.root.fields {
+		defs[i] = quoteString(f.name) + ": " + quoteString(f.t.DDL())
+	}
+	return "{" + strings.Join(defs, ", ") + "}"
+}

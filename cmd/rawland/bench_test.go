@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"math"
 	"os"
@@ -39,8 +40,9 @@ func TestBenchJSON(t *testing.T) {
 			}
 			positive := []string{"fetch_baseline_records_per_s", "ingest_records_per_s", "ingest_vs_fetch_baseline",
 				"duckdb_read_json_records_per_s", "duckdb_read_json_cpu_s", "duckdb_read_json_cpu_us_per_record",
-				"transform_records_per_s", "transform_cpu_s", "transform_cpu_us_per_record", "transform_vs_read_json_baseline"}
-			rss := []string{"ingest", "read_json", "transform"}
+				"transform_records_per_s", "transform_cpu_s", "transform_cpu_us_per_record", "transform_vs_read_json_baseline",
+				"duckdb_durable_read_json_records_per_s", "duckdb_durable_read_json_cpu_us_per_record", "transform_vs_durable_read_json_baseline"}
+			rss := []string{"ingest", "read_json", "durable_read_json", "transform"}
 			if tc.runs > 1 {
 				if f["runs"] != 10.0 {
 					t.Errorf("runs = %v, want 10", f["runs"])
@@ -90,7 +92,8 @@ func TestBenchJSON(t *testing.T) {
 	}
 	t.Run("text", func(t *testing.T) {
 		out := mustRun(t, t.TempDir(), "bench", "--size", "2000", "--runs", "10")
-		for _, want := range []string{"CPU µs/RECORD", "PEAK RSS", "rawland transform (validate, type, merge)", "as 10 runs", " MiB"} {
+		for _, want := range []string{"CPU µs/RECORD", "PEAK RSS", "rawland transform (validate, type, merge)", "as 10 runs", " MiB",
+			"into a DuckDB file", "÷ the DuckDB-file baseline"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("bench output lacks %q:\n%s", want, out)
 			}
@@ -157,5 +160,53 @@ func TestBenchMedians(t *testing.T) {
 	m := medianRun(runs)
 	if m.wall != 3*s || m.cpu != 2*s || m.peakRSSMiB != 300 {
 		t.Errorf("medianRun = wall %v, cpu %v, peak %v MiB; want 3s, 2s, 300 MiB", m.wall, m.cpu, m.peakRSSMiB)
+	}
+}
+
+// TestBenchDurableBaseline: bench-read-json with --columns and --file
+// types the records with the given columns into a table of the DuckDB
+// file (what the bench's durable baseline measures), and with one of the
+// two flags alone it is a usage error.
+func TestBenchDurableBaseline(t *testing.T) {
+	dir := t.TempDir()
+	lines := `{"id":1,"name":"a","at":"2024-01-02T03:04:05Z","p":{"x":[1,2]},"extra":true}` + "\n" +
+		`{"id":2,"name":null,"at":"2024-01-02T03:04:06.5+01:00","p":{"x":[]}}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "part-00001.jsonl"), []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "floor.duckdb")
+	cols := `{'id': 'BIGINT', 'name': 'VARCHAR', 'at': 'TIMESTAMP WITH TIME ZONE', 'p': 'STRUCT(x BIGINT[])'}`
+	out := mustRun(t, dir, "bench-read-json", "--columns", cols, "--file", db, "--memory-limit", "128MiB", filepath.Join(dir, "*.jsonl"))
+	if strings.TrimSpace(out) != "2" {
+		t.Fatalf("bench-read-json printed %q, want 2", out)
+	}
+	conn, err := sql.Open("duckdb", db+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var types []string
+	rows, err := conn.Query("SELECT column_name || ' ' || data_type FROM duckdb_columns() WHERE table_name = 't' ORDER BY column_index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, s)
+	}
+	rows.Close()
+	want := []string{"id BIGINT", "name VARCHAR", "at TIMESTAMP WITH TIME ZONE", "p STRUCT(x BIGINT[])"}
+	if !slices.Equal(types, want) {
+		t.Errorf("the durable baseline's table has %v, want %v", types, want)
+	}
+	var same bool
+	if err := conn.QueryRow(`SELECT "at" = TIMESTAMPTZ '2024-01-02 02:04:06.5+00' FROM t WHERE id = 2`).Scan(&same); err != nil || !same {
+		t.Errorf("typed value: equal to 02:04:06.5 UTC = %v, %v", same, err)
+	}
+	if code, _, errOut := rawland(t, dir, "bench-read-json", "--file", db, filepath.Join(dir, "*.jsonl")); code != 2 || !strings.Contains(errOut, "--columns") {
+		t.Errorf("--file without --columns: exit %d, want 2 and a message naming --columns\n%s", code, errOut)
 	}
 }

@@ -51,6 +51,15 @@ type benchFigures struct {
 	// shared machine a steadier figure than its rate.
 	TransformCPUMicrosPerRec float64 `json:"transform_cpu_us_per_record"`
 	TransformVsReadJSON      float64 `json:"transform_vs_read_json_baseline"`
+	// The durable baseline: DuckDB's read_json typing the records with the
+	// stream's columns into a table of a DuckDB file (compressed, written,
+	// checkpointed) under the transform's memory limit (at least 128MiB,
+	// read_json's own buffers need it): what DuckDB itself
+	// takes to store the same values durably, validating nothing. With
+	// --repeat, medians, run alternately with the other two.
+	DurableBaselineRPS     float64 `json:"duckdb_durable_read_json_records_per_s"`
+	DurableCPUMicrosPerRec float64 `json:"duckdb_durable_read_json_cpu_us_per_record"`
+	TransformVsDurable     float64 `json:"transform_vs_durable_read_json_baseline"`
 	// Repeat > 1 (bench --repeat N): read_json_auto and the transform ran
 	// N times, alternately; rates, CPU and the ratio above are medians
 	// (the ratio is the median of the pairs' ratios, Pairs), peak RSS the
@@ -71,6 +80,7 @@ type benchFigures struct {
 	PeakRSSMiB struct {
 		Ingest        float64 `json:"ingest"`
 		ReadJSON      float64 `json:"read_json"`
+		Durable       float64 `json:"durable_read_json"`
 		Transform     float64 `json:"transform"`
 		TransformRuns float64 `json:"transform_runs,omitempty"`
 	} `json:"peak_rss_mib"`
@@ -181,7 +191,9 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	var rjs, trs []childRun
+	var rjs, trs, dus []childRun
+	durable := filepath.Join(dir, "durable-baseline.duckdb")
+	defer os.Remove(durable)
 	for i := range *repeat {
 		rj, err := runStep(ctx, a, dir, "", "bench-read-json", glob)
 		if err != nil {
@@ -190,6 +202,18 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		if got := strings.TrimSpace(rj.stdout); got != strconv.FormatInt(f.Records, 10) {
 			return fmt.Errorf("baseline read_json_auto read %q rows, want %d", got, f.Records)
 		}
+		du, err := runStep(ctx, a, dir, "", "bench-read-json", "--columns", schemas[*stream].ReadJSONColumns(),
+			"--file", durable, "--memory-limit", config.FormatSize(max(int64(cfg.Transform.MemoryLimit), 128<<20)), glob)
+		if err != nil {
+			return fmt.Errorf("durable baseline read_json: %w", err)
+		}
+		if got := strings.TrimSpace(du.stdout); got != strconv.FormatInt(f.Records, 10) {
+			return fmt.Errorf("durable baseline read_json read %q rows, want %d", got, f.Records)
+		}
+		if err := os.Remove(durable); err != nil {
+			return err
+		}
+		dus = append(dus, du)
 		prof := ""
 		if i == 0 {
 			prof = profilePath("transform.pprof")
@@ -211,6 +235,11 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	f.TransformCPUSeconds, f.TransformCPUMicrosPerRec = tr.cpu.Seconds(), tr.cpuMicrosPer(f.Records)
 	f.PeakRSSMiB.Transform = tr.peakRSSMiB
 	f.TransformVsReadJSON = f.TransformRPS / f.ReadJSONBaselineRPS
+	du := medianRun(dus)
+	f.DurableBaselineRPS = float64(f.Records) / du.wall.Seconds()
+	f.DurableCPUMicrosPerRec = du.cpuMicrosPer(f.Records)
+	f.PeakRSSMiB.Durable = du.peakRSSMiB
+	f.TransformVsDurable = f.TransformRPS / f.DurableBaselineRPS
 	if *repeat > 1 {
 		f.Repeat = *repeat
 		f.TransformVsReadJSON = median(f.Pairs)
@@ -277,7 +306,7 @@ func printBench(a *app, f benchFigures) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "stream %s, %d records, mock upstream on loopback\n", f.Stream, f.Records)
 	if f.Repeat > 1 {
-		fmt.Fprintf(tw, "read_json_auto and transform ran %d times each, alternately: medians, and the highest peak RSS; transform ÷ read_json_auto per pair:", f.Repeat)
+		fmt.Fprintf(tw, "the baselines and the transform ran %d times each, alternately: medians, and the highest peak RSS; transform ÷ read_json_auto per pair:", f.Repeat)
 		for _, r := range f.Pairs {
 			fmt.Fprintf(tw, " %.2f×", r)
 		}
@@ -288,7 +317,9 @@ func printBench(a *app, f benchFigures) error {
 	fmt.Fprintf(tw, "baseline: bare HTTP walk of the pages\t%.0f\t\t\t\n", f.FetchBaselineRPS)
 	fmt.Fprintf(tw, "rawland ingest (fetch, land, fsync, commit)\t%.0f\t%.2f×\t\t%s (with the mock)\n", f.IngestRPS, f.IngestVsFetch, mib(f.PeakRSSMiB.Ingest))
 	fmt.Fprintf(tw, "baseline: DuckDB read_json_auto into a table\t%.0f\t\t%.2f\t%s\n", f.ReadJSONBaselineRPS, f.ReadJSONCPUMicrosPerRec, mib(f.PeakRSSMiB.ReadJSON))
+	fmt.Fprintf(tw, "baseline: DuckDB read_json, the stream's columns, into a DuckDB file\t%.0f\t\t%.2f\t%s\n", f.DurableBaselineRPS, f.DurableCPUMicrosPerRec, mib(f.PeakRSSMiB.Durable))
 	fmt.Fprintf(tw, "rawland transform (validate, type, merge)\t%.0f\t%.2f×\t%.2f\t%s\n", f.TransformRPS, f.TransformVsReadJSON, f.TransformCPUMicrosPerRec, mib(f.PeakRSSMiB.Transform))
+	fmt.Fprintf(tw, "same, ÷ the DuckDB-file baseline\t\t%.2f×\t\t\n", f.TransformVsDurable)
 	if f.Runs > 1 {
 		fmt.Fprintf(tw, "rawland transform of the same records as %d runs\t%.0f\t%.2f× one run\t%.2f\t%s\n", f.Runs, f.TransformRunsRPS, f.RunsVsOneRun, f.TransformRunsCPUMicrosPerRec, mib(f.PeakRSSMiB.TransformRuns))
 	}
@@ -299,7 +330,7 @@ func printBench(a *app, f benchFigures) error {
 	if f.Fast {
 		fast = "fast validator, gojsonschema for the records it rejects"
 	}
-	_, err := fmt.Fprintf(a.stdout, "\nvalidation: %s\nread_json_auto and transform each ran as a process of its own: CPU is its user + system time, peak RSS its own VmHWM\n", fast)
+	_, err := fmt.Fprintf(a.stdout, "\nvalidation: %s\nthe baselines and the transform each ran as a process of its own: CPU is its user + system time, peak RSS its own VmHWM\n", fast)
 	return err
 }
 
