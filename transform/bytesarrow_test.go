@@ -21,6 +21,16 @@ import (
 // cursor field cursor ("" for none).
 func streamSchema(t testing.TB, body, pk, cursor string) *Schema {
 	t.Helper()
+	s, err := compileTestStream(t, body, pk, cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// compileTestStream is streamSchema returning the compile error.
+func compileTestStream(t testing.TB, body, pk, cursor string) (*Schema, error) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "s.json")
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
@@ -31,11 +41,7 @@ func streamSchema(t testing.TB, body, pk, cursor string) *Schema {
 	if cursor != "" {
 		st.Cursor = &config.Cursor{Field: cursor}
 	}
-	s, err := compileStream(cfg, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return compileStream(cfg, st)
 }
 
 // diffBatch stages recs as one batch the way process() does (the bytes →
@@ -185,7 +191,19 @@ var kindsRecords = []string{
 	`{"id":26.5,"big":-999999999999999999999999999999,"d":"0001-01-01","ts":"0001-01-01T00:00:00Z"}`,
 }
 
-func TestBytesArrowDifferential(t *testing.T) {
+// convCase is one corpus of the converter's differential tests: a schema
+// and records to stage under it.
+type convCase struct {
+	name string
+	kind string // kinds, bench, mock, github, github-strict
+	s    *Schema
+	recs [][]byte
+}
+
+// convCases are the differential tests' corpora: the edge records of every
+// column type under 8 cursor settings, the bench record, the mock's
+// streams with drift and the GitHub recordings under three schemas.
+func convCases(t *testing.T) []convCase {
 	recs := func(ss []string) [][]byte {
 		out := make([][]byte, len(ss))
 		for i, s := range ss {
@@ -193,23 +211,15 @@ func TestBytesArrowDifferential(t *testing.T) {
 		}
 		return out
 	}
-	type tc struct {
-		name       string
-		s          *Schema
-		recs       [][]byte
-		minDirect  int
-		wantDirect int // -1: not checked
-	}
-	var cases []tc
+	var cases []convCase
 	for _, cursor := range []string{"meta.seen", "s", "extra.a", "mixed", "big", "id", "nope", ""} {
-		cases = append(cases, tc{name: "kinds, cursor " + cursor, s: streamSchema(t, kindsSchema, "id", cursor), recs: recs(kindsRecords), minDirect: 12})
+		cases = append(cases, convCase{name: "kinds, cursor " + cursor, kind: "kinds", s: streamSchema(t, kindsSchema, "id", cursor), recs: recs(kindsRecords)})
 	}
 	var bench [][]byte
 	for i := 0; i < 500; i++ {
 		bench = append(bench, benchRecord(nil, i))
 	}
-	cases = append(cases, tc{name: "benchRecord", s: streamSchema(t, benchSchema, "id", "updated_at"), recs: bench, minDirect: 490})
-
+	cases = append(cases, convCase{name: "benchRecord", kind: "bench", s: streamSchema(t, benchSchema, "id", "updated_at"), recs: bench})
 	mock := mockapi.New(mockapi.Options{Seed: 3, Size: 600, Drift: 0.05})
 	mock.Advance(200)
 	for name, body := range mock.Schemas() {
@@ -217,12 +227,12 @@ func TestBytesArrowDifferential(t *testing.T) {
 		for r := range mock.Truth(name) {
 			rs = append(rs, r)
 		}
-		cases = append(cases, tc{name: "mock " + name, s: streamSchema(t, string(body), "id", "updated_at"), recs: rs, minDirect: len(rs) * 9 / 10})
+		cases = append(cases, convCase{name: "mock " + name, kind: "mock", s: streamSchema(t, string(body), "id", "updated_at"), recs: rs})
 	}
-	for _, sc := range []struct{ name, body string }{
-		{"current", readFile(t, "testdata/github-issues/issue.schema.json")},
-		{"2018 fields", issueSchemaFor(t, "2018-06-09", false)},
-		{"2018 strict", issueSchemaFor(t, "2018-06-09", true)},
+	for _, sc := range []struct{ name, kind, body string }{
+		{"current", "github", readFile(t, "testdata/github-issues/issue.schema.json")},
+		{"2018 fields", "github", issueSchemaFor(t, "2018-06-09", false)},
+		{"2018 strict", "github-strict", issueSchemaFor(t, "2018-06-09", true)},
 	} {
 		var rs [][]byte
 		for _, date := range recordingDates {
@@ -230,11 +240,20 @@ func TestBytesArrowDifferential(t *testing.T) {
 				rs = append(rs, []byte(r))
 			}
 		}
-		min := len(rs)
-		if sc.name == "2018 strict" {
-			min = 13
-		}
-		cases = append(cases, tc{name: "github issues, " + sc.name, s: streamSchema(t, sc.body, "id", "updated_at"), recs: rs, minDirect: min})
+		cases = append(cases, convCase{name: "github issues, " + sc.name, kind: sc.kind, s: streamSchema(t, sc.body, "id", "updated_at"), recs: rs})
+	}
+	return cases
+}
+
+func TestBytesArrowDifferential(t *testing.T) {
+	type tc struct {
+		convCase
+		minDirect int
+	}
+	var cases []tc
+	for _, c := range convCases(t) {
+		min := map[string]int{"kinds": 12, "bench": 490, "mock": len(c.recs) * 9 / 10, "github": len(c.recs), "github-strict": 13}[c.kind]
+		cases = append(cases, tc{convCase: c, minDirect: min})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -257,7 +276,8 @@ func TestBytesArrowDifferential(t *testing.T) {
 
 var fuzzArrowSchemas = map[int]*Schema{}
 
-// FuzzBytesArrow holds the bytes → Arrow converter to the check() path on
+// FuzzBytesArrow holds the bytes → Arrow converter to the check() path,
+// and the one-pass path to the two-pass path (bytesarrow_valid.go), on
 // fuzzed records, under a few schemas (every column type, the bench
 // record's, the mock's nested orders).
 //
@@ -276,7 +296,7 @@ func FuzzBytesArrow(f *testing.F) {
 	}
 	f.Add(uint8(2), benchRecord(nil, 3))
 	f.Add(uint8(2), benchRecord(nil, 49))
-	m := mockapi.New(mockapi.Options{Seed: 2, Size: 20})
+	m := mockapi.New(mockapi.Options{Seed: 2, Size: 20, Drift: 0.2})
 	for r := range m.Truth(mockapi.StreamOrders) {
 		f.Add(uint8(3), r)
 	}
@@ -285,7 +305,9 @@ func FuzzBytesArrow(f *testing.F) {
 			return
 		}
 		s := fuzzArrowSchemas[int(which)%len(fuzzArrowSchemas)]
-		diffBatch(t, s, [][]byte{record, []byte(`{"id":` + strconv.Itoa(int(which)) + `}`), record})
+		batch := [][]byte{record, []byte(`{"id":` + strconv.Itoa(int(which)) + `}`), record}
+		diffBatch(t, s, batch)
+		onePassDiff(t, s, batch)
 	})
 }
 

@@ -32,7 +32,7 @@ import (
 // uniqueItems) is checked by the validator's val on its bytes and
 // converted by value, as row converts it. TestOnePassDifferential holds
 // vrow to the two-pass path on every record it accepts: same verdict,
-// same tape (emitted into Arrow), same drift; FuzzOnePass does the same on
+// same tape (emitted into Arrow), same drift; FuzzBytesArrow does the same on
 // fuzzed records.
 
 // vrow validates raw against the schema and converts it onto the tape,
@@ -208,34 +208,17 @@ func (bc *bytesConv) vobject(t *colType, n *fnode, root bool, st *fastState) boo
 				return false // an escaped key: left to the two-pass path
 			}
 			count++
-			vi, named := vguess, vguess < len(n.names) && n.names[vguess] == key
-			if !named {
-				vi, named = n.nameIdx[key]
-			}
-			if named {
-				if st.seen[seen+vi] {
-					return false // a duplicate
-				}
-				st.seen[seen+vi], vguess = true, vi+1
-			} else {
-				h := keyHash(key)
-				for _, k := range st.keys[kmark:] {
-					if k == h {
-						return false // a duplicate (or a hash collision)
-					}
-				}
-				st.keys = append(st.keys, h)
+			vi, named, fresh := st.takeKey(n, key, seen, kmark, &vguess)
+			if !fresh {
+				return false // a duplicate (or a hash collision)
 			}
 			var vn *fnode = n.addl
 			if named && vi < len(n.props) {
 				vn = n.props[vi]
 			}
-			st.ws()
-			if st.pos >= len(st.b) || st.b[st.pos] != ':' {
+			if !st.colon() {
 				return st.fail()
 			}
-			st.pos++
-			st.ws()
 			vstart := st.pos
 			fi, known := fguess, fguess < len(t.fields) && t.fields[fguess].name == key
 			if !known {

@@ -4,14 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-
-	"github.com/rawland/rawland/config"
-	"github.com/rawland/rawland/mockapi"
 )
 
 // onePassDiff stages recs as one batch with the one-pass path first (as
@@ -58,40 +53,13 @@ func onePassDiff(t testing.TB, s *Schema, recs [][]byte) int {
 // nearly all valid records (it is not just always declining).
 func TestOnePassDifferential(t *testing.T) {
 	type tc struct {
-		name   string
-		s      *Schema
-		recs   [][]byte
+		convCase
 		minOne int
 	}
 	var cases []tc
-	for _, cursor := range []string{"meta.seen", "s", "extra.a", "mixed", "big", "id", "nope", ""} {
-		var rs [][]byte
-		for _, r := range kindsRecords {
-			rs = append(rs, []byte(r))
-		}
-		cases = append(cases, tc{name: "kinds, cursor " + cursor, s: streamSchema(t, kindsSchema, "id", cursor), recs: rs, minOne: 8})
-	}
-	mock := mockapi.New(mockapi.Options{Seed: 3, Size: 600, Drift: 0.05})
-	mock.Advance(200)
-	for name, body := range mock.Schemas() {
-		var rs [][]byte
-		for r := range mock.Truth(name) {
-			rs = append(rs, r)
-		}
-		cases = append(cases, tc{name: "mock " + name, s: streamSchema(t, string(body), "id", "updated_at"), recs: rs, minOne: len(rs) * 8 / 10})
-	}
-	for _, sc := range []struct{ name, body string }{
-		{"current", readFile(t, "testdata/github-issues/issue.schema.json")},
-		{"2018 fields", issueSchemaFor(t, "2018-06-09", false)},
-		{"2018 strict", issueSchemaFor(t, "2018-06-09", true)},
-	} {
-		var rs [][]byte
-		for _, date := range recordingDates {
-			for _, r := range githubIssues(t, date) {
-				rs = append(rs, []byte(r))
-			}
-		}
-		cases = append(cases, tc{name: "github issues, " + sc.name, s: streamSchema(t, sc.body, "id", "updated_at"), recs: rs})
+	for _, c := range convCases(t) {
+		min := map[string]int{"kinds": 8, "bench": 490, "mock": len(c.recs) * 8 / 10}[c.kind]
+		cases = append(cases, tc{convCase: c, minOne: min})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -170,50 +138,13 @@ func TestOnePassSuite(t *testing.T) {
 	}
 }
 
-// tryStreamSchema is streamSchema, nil when the schema does not compile.
+// tryStreamSchema is streamSchema without a cursor, nil when the schema
+// does not compile.
 func tryStreamSchema(t testing.TB, body, pk string) *Schema {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "s.json")
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := &config.Config{Dir: dir, Path: filepath.Join(dir, "rawland.yaml")}
-	s, err := compileStream(cfg, &config.Stream{Name: "s", SchemaPath: path, PrimaryKey: []string{pk}})
+	s, err := compileTestStream(t, body, pk, "")
 	if err != nil {
 		return nil
 	}
 	return s
-}
-
-// FuzzOnePass holds the one-pass path to the two-pass path on fuzzed
-// records under the schemas FuzzBytesArrow uses (every column type, the
-// bench record's, the mock's nested orders):
-//
-//	go test -tags duckdb_arrow -run '^$' -fuzz FuzzOnePass -fuzztime 60s ./transform/
-func FuzzOnePass(f *testing.F) {
-	orders := string(mockapi.New(mockapi.Options{Seed: 1, Size: 10}).Schemas()[mockapi.StreamOrders])
-	bodies := []struct{ body, cursor string }{
-		{kindsSchema, "meta.seen"}, {kindsSchema, "s"}, {benchSchema, "updated_at"}, {orders, "updated_at"},
-	}
-	schemas := make([]*Schema, len(bodies))
-	for i, b := range bodies {
-		schemas[i] = streamSchema(f, b.body, "id", b.cursor)
-	}
-	for _, r := range kindsRecords {
-		f.Add(uint8(0), []byte(r))
-		f.Add(uint8(1), []byte(r))
-	}
-	f.Add(uint8(2), benchRecord(nil, 3))
-	m := mockapi.New(mockapi.Options{Seed: 2, Size: 20, Drift: 0.2})
-	for r := range m.Truth(mockapi.StreamOrders) {
-		f.Add(uint8(3), r)
-	}
-	f.Fuzz(func(t *testing.T, which uint8, record []byte) {
-		if len(record) > 4096 {
-			return
-		}
-		s := schemas[int(which)%len(schemas)]
-		onePassDiff(t, s, [][]byte{record, []byte(`{"id":` + strconv.Itoa(int(which)) + `}`), record})
-	})
 }

@@ -244,27 +244,9 @@ func (st *fastState) object(n *fnode) bool {
 			keyEnd := st.pos - 1
 			plainKey := len(key) == keyEnd-keyStart-1 // escapes always take more bytes than what they decode to
 			count++
-			// members usually come in the schema's order: try the next name first
-			idx, named := guess, guess < len(n.names) && n.names[guess] == key
-			if !named {
-				idx, named = n.nameIdx[key]
-			}
-			if named {
-				if st.seen[mark+idx] {
-					return st.fail() // a duplicate: decodeChecked decides
-				}
-				guess = idx + 1
-				st.seen[mark+idx] = true
-			} else {
-				// a name the schema does not know: duplicates among
-				// those are found by hash
-				h := keyHash(key)
-				for _, k := range st.keys[kmark:] {
-					if k == h {
-						return st.fail() // a duplicate (or a hash collision): decodeChecked decides
-					}
-				}
-				st.keys = append(st.keys, h)
+			idx, named, fresh := st.takeKey(n, key, mark, kmark, &guess)
+			if !fresh {
+				return st.fail() // a duplicate (or a hash collision): decodeChecked decides
 			}
 			prop := named && idx < len(n.props)
 			var pats uint64
@@ -283,12 +265,9 @@ func (st *fastState) object(n *fnode) bool {
 				}
 				st.pos = end
 			}
-			st.ws()
-			if st.pos >= len(st.b) || st.b[st.pos] != ':' {
+			if !st.colon() {
 				return st.fail()
 			}
-			st.pos++
-			st.ws()
 			vstart := st.pos
 			if typeOK {
 				switch {
@@ -353,6 +332,48 @@ func (st *fastState) object(n *fnode) bool {
 	st.seen, st.keys = st.seen[:mark], st.keys[:kmark]
 	st.depth--
 	return ok && !st.abort
+}
+
+// colon moves past the ':' after an object's key and the whitespace around
+// it; false: there is none.
+func (st *fastState) colon() bool {
+	st.ws()
+	if st.pos >= len(st.b) || st.b[st.pos] != ':' {
+		return false
+	}
+	st.pos++
+	st.ws()
+	return true
+}
+
+// takeKey matches an object's key to n's names and marks it seen in the
+// object, whose flags start at seen[mark] and the hashes of whose keys n
+// does not name at keys[kmark]: the name's position and whether n names
+// it; fresh is false for a key the object had already (or, among the
+// names n does not know, which are compared by hash, a collision).
+// Members usually come in the schema's order: guess, the name expected
+// next, is tried first and moved on.
+func (st *fastState) takeKey(n *fnode, key string, mark, kmark int, guess *int) (idx int, named, fresh bool) {
+	idx, named = *guess, *guess < len(n.names) && n.names[*guess] == key
+	if !named {
+		idx, named = n.nameIdx[key]
+	}
+	if named {
+		if st.seen[mark+idx] {
+			return idx, true, false
+		}
+		*guess = idx + 1
+		st.seen[mark+idx] = true
+		return idx, true, true
+	}
+	h := keyHash(key)
+	for _, k := range st.keys[kmark:] {
+		if k == h {
+			return idx, false, false
+		}
+	}
+	st.keys = append(st.keys, h)
+	return idx, false, true
 }
 
 func (st *fastState) array(n *fnode) bool {
