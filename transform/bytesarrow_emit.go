@@ -252,7 +252,9 @@ func (bc *bytesConv) put(b array.Builder, t *colType, k int) int {
 	case kOther:
 		b.(*array.Uint64Builder).Append(uint64(c.n))
 	default:
-		b.(*array.StringBuilder).Append(bytesString(bc.textOf(c)))
+		// the bytes themselves: StringBuilder.Append(string) copies its
+		// argument into a []byte first
+		b.(*array.StringBuilder).BinaryBuilder.Append(bc.textOf(c))
 	}
 	return k
 }
