@@ -1,13 +1,20 @@
 package landing_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/rawland/rawland/landing"
 	"github.com/rawland/rawland/landing/landingtest"
@@ -118,4 +125,58 @@ func TestWriteRejectsNonJSON(t *testing.T) {
 
 func TestConformanceDir(t *testing.T) {
 	landingtest.Run(t, func(t *testing.T) landing.Zone { return landing.Zone{Dir: t.TempDir()} })
+}
+
+// TestRecordsChecksXXH64AndOlderSHA256: a part's manifest entry carries
+// both checksums; a byte changed inside a record (the record count
+// unchanged) is caught by the xxHash64 the reader checks, and, for a
+// manifest written before parts had one, by the SHA-256.
+func TestRecordsChecksXXH64AndOlderSHA256(t *testing.T) {
+	z := landing.Zone{Dir: t.TempDir()}
+	id := state.NewRunID(time.Now())
+	w, _ := landing.NewWriter(z, "s", id, landing.Manifest{}, landing.Options{})
+	for _, r := range exotic {
+		w.Write([]byte(r))
+	}
+	m, err := w.Finish("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.Publish("s", id)
+	dir := z.RawDir("s", id)
+	fi := m.Files[0]
+	part := filepath.Join(dir, fi.Name)
+	data, _ := os.ReadFile(part)
+	if sum := sha256.Sum256(data); fi.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("manifest sha256 %s, file's %x", fi.SHA256, sum)
+	}
+	if x := xxhash.Sum64(data); fi.XXH64 != fmt.Sprintf("%016x", x) {
+		t.Fatalf("manifest xxh64 %s, file's %016x", fi.XXH64, x)
+	}
+	read := func() error {
+		_, err := landing.Records(context.Background(), dir, func(landing.Record) error { return nil })
+		return err
+	}
+	if err := read(); err != nil {
+		t.Fatalf("intact part: %v", err)
+	}
+	// one byte of a record changed: same lines, same size
+	i := bytes.IndexByte(data, '"')
+	bad := bytes.Clone(data)
+	bad[i+1] ^= 0x01
+	os.WriteFile(part, bad, 0o644)
+	if err := read(); !errors.Is(err, landing.ErrCorrupt) || !strings.Contains(err.Error(), "xxh64") {
+		t.Fatalf("changed byte: %v, want ErrCorrupt naming xxh64", err)
+	}
+	// a manifest from before parts had an xxh64: the SHA-256 decides
+	m.Files[0].XXH64 = ""
+	mdata, _ := json.Marshal(m)
+	os.WriteFile(filepath.Join(dir, landing.ManifestFile), mdata, 0o644)
+	if err := read(); !errors.Is(err, landing.ErrCorrupt) || !strings.Contains(err.Error(), "sha256") {
+		t.Fatalf("changed byte, older manifest: %v, want ErrCorrupt naming sha256", err)
+	}
+	os.WriteFile(part, data, 0o644)
+	if err := read(); err != nil {
+		t.Fatalf("intact part, older manifest: %v", err)
+	}
 }

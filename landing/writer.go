@@ -12,6 +12,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/sourcegraph/conc/pool"
@@ -45,6 +46,7 @@ type Writer struct {
 	buf    *chunkWriter
 	comp   io.WriteCloser
 	sum    hash.Hash
+	xsum   hash.Hash // the part's xxHash64 (FileInfo.XXH64)
 	cw     *countWriter
 	part   FileInfo
 	closed bool
@@ -159,8 +161,8 @@ func (w *Writer) openPart() error {
 	if err != nil {
 		return fmt.Errorf("create part of run %s: %w", w.runID, err)
 	}
-	w.f, w.sum = f, sha256.New()
-	w.cw = &countWriter{w: io.MultiWriter(f, w.sum)}
+	w.f, w.sum, w.xsum = f, sha256.New(), xxhash.New()
+	w.cw = &countWriter{w: io.MultiWriter(f, w.sum, w.xsum)}
 	w.buf = newChunkWriter(w.cw, 256<<10)
 	w.part = FileInfo{Name: name}
 	w.comp = nil
@@ -198,6 +200,7 @@ func (w *Writer) closePart() error {
 	f := w.f
 	w.part.Bytes = w.cw.n
 	w.part.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
+	w.part.XXH64 = hex.EncodeToString(w.xsum.Sum(nil))
 	w.man.Files = append(w.man.Files, w.part)
 	w.f = nil
 	if w.syncs == nil {
