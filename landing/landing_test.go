@@ -83,15 +83,27 @@ func TestWriterKeepsBytesAndRolls(t *testing.T) {
 	}
 }
 
-func TestRecordsDetectsCorruption(t *testing.T) {
+// landExotic lands the exotic records as one published run of stream s.
+func landExotic(t *testing.T) (landing.Zone, string, landing.Manifest) {
+	t.Helper()
 	z := landing.Zone{Dir: t.TempDir()}
 	id := state.NewRunID(time.Now())
 	w, _ := landing.NewWriter(z, "s", id, landing.Manifest{}, landing.Options{})
 	for _, r := range exotic {
 		w.Write([]byte(r))
 	}
-	m, _ := w.Finish("", true)
-	z.Publish("s", id)
+	m, err := w.Finish("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := z.Publish("s", id); err != nil {
+		t.Fatal(err)
+	}
+	return z, id, m
+}
+
+func TestRecordsDetectsCorruption(t *testing.T) {
+	z, id, m := landExotic(t)
 	part := filepath.Join(z.RawDir("s", id), m.Files[0].Name)
 	data, _ := os.ReadFile(part)
 	os.WriteFile(part, append(data, []byte(`{"id":"smuggled"}`+"\n")...), 0o644)
@@ -132,17 +144,7 @@ func TestConformanceDir(t *testing.T) {
 // unchanged) is caught by the xxHash64 the reader checks, and, for a
 // manifest written before parts had one, by the SHA-256.
 func TestRecordsChecksXXH64AndOlderSHA256(t *testing.T) {
-	z := landing.Zone{Dir: t.TempDir()}
-	id := state.NewRunID(time.Now())
-	w, _ := landing.NewWriter(z, "s", id, landing.Manifest{}, landing.Options{})
-	for _, r := range exotic {
-		w.Write([]byte(r))
-	}
-	m, err := w.Finish("", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	z.Publish("s", id)
+	z, id, m := landExotic(t)
 	dir := z.RawDir("s", id)
 	fi := m.Files[0]
 	part := filepath.Join(dir, fi.Name)
