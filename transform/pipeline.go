@@ -101,8 +101,10 @@ var errStopped = errors.New("stopped after an earlier error")
 // transform used 1.63 of the 2 cores). In C memory a batch's buffers go
 // back to the C heap the moment DuckDB is done with it, and the queue can
 // hold a whole stop (insertBuffer). The cost is that a batch must be
-// released exactly once: TestBatchesAreReleased checks every load path
-// for a batch that is never released (a leak here is not collected).
+// released exactly once (a leak here is not collected): every test that
+// transforms through the test env (helpers_test.go) counts its batches and
+// fails when one was never released, and overwrites a batch's memory when
+// it is freed, so that a batch read after it was freed shows.
 var batchMem memory.Allocator = mallocator.NewMallocator()
 
 // arenaChunk is the size of the buffers stage copies records into.
