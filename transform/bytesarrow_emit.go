@@ -1,13 +1,9 @@
 package transform
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/rawland/rawland/internal/cursorval"
 )
@@ -191,10 +187,10 @@ func (bc *bytesConv) drift(d driftSet) {
 	}
 }
 
-// emit replays the tape into the batch's builders, one per staging
-// column, with the calls appendArrow makes: the root's fields through
-// its table in fcell (fcell[:n+1]), then the columns after them.
-func (bc *bytesConv) emit(bs []array.Builder, cols []field) {
+// emit replays the tape into the batch's columns, one per staging
+// column, with the values appendArrow would append: the root's fields
+// through its table in fcell (fcell[:n+1]), then the columns after them.
+func (bc *bytesConv) emit(bs []*colBuf, cols []field) {
 	n := len(bc.s.root.fields)
 	for i, c := range cols[:n] {
 		bc.putField(bs[i], c.t, bc.fcell[i])
@@ -206,55 +202,44 @@ func (bc *bytesConv) emit(bs []array.Builder, cols []field) {
 }
 
 // putField appends a struct field whose cells start at k (-1: absent).
-func (bc *bytesConv) putField(b array.Builder, t *colType, k int32) {
+func (bc *bytesConv) putField(b *colBuf, t *colType, k int32) {
 	if k < 0 {
-		b.AppendNull()
+		b.null()
 		return
 	}
 	bc.put(b, t, int(k))
 }
 
-func (bc *bytesConv) put(b array.Builder, t *colType, k int) int {
+func (bc *bytesConv) put(b *colBuf, t *colType, k int) int {
 	c := &bc.cells[k]
 	k++
 	if c.null {
-		b.AppendNull()
+		b.null()
 		return k
 	}
 	switch t.kind {
 	case kBool:
-		b.(*array.BooleanBuilder).Append(c.n == 1)
-	case kBigint:
-		b.(*array.Int64Builder).Append(c.n)
+		b.bool(c.n == 1)
+	case kBigint, kDouble, kTimestamp, kOther:
+		b.word(uint64(c.n)) // a DOUBLE's cell holds its bits
 	case kHugeint, kKeyDecimal:
-		b.(*array.Decimal128Builder).Append(bc.decs[c.n])
-	case kDouble:
-		b.(*array.Float64Builder).Append(math.Float64frombits(uint64(c.n)))
-	case kTimestamp:
-		b.(*array.TimestampBuilder).Append(arrow.Timestamp(c.n))
+		b.decimal(bc.decs[c.n])
 	case kDate:
-		b.(*array.Date32Builder).Append(arrow.Date32(c.n))
+		b.date(int32(c.n))
 	case kStruct:
-		sb := b.(*array.StructBuilder)
-		sb.Append(true)
 		base := int(c.n) // the struct's table in fcell
 		for i, f := range t.fields {
-			bc.putField(sb.FieldBuilder(i), f.t, bc.fcell[base+i])
+			bc.putField(b.kids[i], f.t, bc.fcell[base+i])
 		}
+		b.structValid()
 		k = int(bc.fcell[base+len(t.fields)])
 	case kList:
-		lb := b.(*array.ListBuilder)
-		lb.Append(true)
-		vb := lb.ValueBuilder()
 		for j := int64(0); j < c.n; j++ {
-			k = bc.put(vb, t.elem, k)
+			k = bc.put(b.kids[0], t.elem, k)
 		}
-	case kOther:
-		b.(*array.Uint64Builder).Append(uint64(c.n))
+		b.listEnd()
 	default:
-		// the bytes themselves: StringBuilder.Append(string) copies its
-		// argument into a []byte first
-		b.(*array.StringBuilder).BinaryBuilder.Append(bc.textOf(c))
+		b.text(bc.textOf(c))
 	}
 	return k
 }

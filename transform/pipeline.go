@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	"github.com/sourcegraph/conc/stream"
@@ -82,7 +81,7 @@ type stager struct {
 	// twoPass, set by tests, sends every record through the two-pass path
 	// (validator, then converter) instead of trying vrow first
 	twoPass bool
-	hint    dataHint // string data per record, for the next batch's builders
+	hint    sizeHint // values and text per record, for the next batch's columns
 
 	mu  sync.Mutex
 	err error
@@ -242,15 +241,10 @@ func (st *stager) process(recs []rawRec) *batchOut {
 		st.processRows(recs, &c, out)
 		return out
 	}
-	rb := array.NewRecordBuilder(st.mem, st.sch)
-	defer rb.Release()
-	rb.Reserve(len(recs))
-	bs := rb.Fields()
-	var sbs []*array.StringBuilder
-	for _, b := range bs {
-		sbs = stringBuilders(sbs, b)
-	}
-	st.hint.reserve(sbs, len(recs))
+	cb := newBatchCols(st.sch, st.cols, st.mem)
+	defer cb.free()
+	st.hint.reserve(cb, len(recs))
+	bs := cb.cols
 	var bc *bytesConv
 	if st.s.fast != nil {
 		bc = newBytesConv(st.s)
@@ -280,14 +274,14 @@ func (st *stager) process(recs []rawRec) *batchOut {
 			continue
 		}
 		row := append(vd.row, r.seq)
-		for i, col := range st.cols {
-			appendArrow(bs[i], col.t, row[i])
+		for i := range st.cols {
+			bs[i].any(row[i])
 		}
 		out.valid = append(out.valid, r)
 	}
-	st.hint.learn(sbs, len(out.valid))
+	st.hint.learn(cb, len(out.valid))
 	if len(out.valid) > 0 {
-		out.rec = rb.NewRecord()
+		out.rec = cb.record(len(out.valid))
 		if st.direct != nil {
 			out.keyHash = keyHashes(out.rec, st.s.pk)
 		}
