@@ -79,6 +79,17 @@ func (bc *bytesConv) extraCell() bool {
 
 // cursorCell writes _rawland_cursor as Schema.cursorValue reads it.
 func (bc *bytesConv) cursorCell() bool {
+	if bc.curField >= 0 && len(bc.s.cursorPath) == 1 && sameScalarType(bc.s.root.fields[bc.curField].t, bc.s.cursor) {
+		// the cursor is a root field of its own type: its column's cell
+		// is the value (or NULL) converting it again would give
+		k := bc.fcell[bc.curField]
+		if k < 0 {
+			bc.cells = append(bc.cells, cell{null: true})
+		} else {
+			bc.cells = append(bc.cells, bc.cells[k])
+		}
+		return true
+	}
 	pos := bc.curPos
 	for _, seg := range bc.s.cursorPath[min(1, len(bc.s.cursorPath)):] {
 		if pos < 0 {
@@ -116,6 +127,16 @@ func (bc *bytesConv) cursorCell() bool {
 	}
 	bc.cbuf = bc.cbuf[:cmark] // value encoded it for the content hash, which is done
 	return true
+}
+
+// sameScalarType reports whether a and b are one scalar column type whose
+// cell is its whole value (not text: a VARCHAR cursor is a sort key).
+func sameScalarType(a, b *colType) bool {
+	switch a.kind {
+	case kBool, kBigint, kHugeint, kDouble, kTimestamp, kDate, kKeyDecimal:
+		return a.kind == b.kind
+	}
+	return false
 }
 
 // member finds key in the object at pos: where its value starts, or -1

@@ -87,7 +87,7 @@ func (bc *bytesConv) object(pos int, t *colType, root bool) bool {
 				return false
 			}
 		}
-		bc.cbuf = appendCanonStr(bc.cbuf, 'k', f.name)
+		bc.cbuf = append(bc.cbuf, t.ckeys[i]...)
 		at := len(bc.cells)
 		bc.fcell[base+i] = int32(at)
 		bc.segs = append(bc.segs, pathSeg{name: f.name, idx: -1})

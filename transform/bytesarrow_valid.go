@@ -298,7 +298,7 @@ func (bc *bytesConv) vobject(t *colType, n *fnode, root bool, st *fastState) boo
 				return false
 			}
 		}
-		out = appendCanonStr(out, 'k', name)
+		out = append(out, t.ckeys[i]...)
 		out = append(out, bc.cbuf[sp.c0:sp.c1]...)
 	}
 	for ; xi < len(x); xi++ {
@@ -307,8 +307,12 @@ func (bc *bytesConv) vobject(t *colType, n *fnode, root bool, st *fastState) boo
 			return false
 		}
 	}
-	bc.cbuf = append(bc.cbuf[:cmark], out...)
-	bc.tbuf = out[:0]
+	if cmark == 0 { // nothing before it (the root, a first member): swap, no copy
+		bc.cbuf, bc.tbuf = out, bc.cbuf[:0]
+	} else {
+		bc.cbuf = append(bc.cbuf[:cmark], out...)
+		bc.tbuf = out[:0]
+	}
 	bc.vspan, bc.xmem = bc.vspan[:smark], bc.xmem[:xmark]
 	return true
 }

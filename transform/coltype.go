@@ -41,6 +41,7 @@ type colType struct {
 	fields []field        // kStruct, in schema order
 	index  map[string]int // kStruct: field name → position
 	byName []int          // kStruct: field positions in name order (the content hash's order)
+	ckeys  [][]byte       // kStruct: each field's name in the content hash's encoding (appendCanonStr 'k')
 	elem   *colType       // kList
 	other  string         // kOther: DuckDB's name for it
 }
@@ -69,6 +70,7 @@ func newStruct(fields []field) *colType {
 	for i, f := range fields {
 		t.index[f.name] = i
 		t.byName = append(t.byName, i)
+		t.ckeys = append(t.ckeys, appendCanonStr(nil, 'k', f.name))
 	}
 	slices.SortFunc(t.byName, func(a, b int) int { return strings.Compare(fields[a].name, fields[b].name) })
 	return t
