@@ -3,6 +3,7 @@ package transform
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"sync"
 	"time"
 	"unsafe"
@@ -21,8 +22,8 @@ import (
 // on each of up to three buffers (values, offsets, validity), a validity
 // bit written for every value. On the mock's users stream they were 14% of
 // a worker's CPU. A colBuf appends each value to one vector in the batch's
-// memory (C memory in production, batchMem) with one capacity check, keeps
-// the positions of its nulls instead of a bitmap (most columns have none),
+// memory (C memory in production, batchMem) with one capacity check, marks
+// only its nulls (most columns have none) in a bitmap inverted at the end,
 // and hands its vectors to the Arrow array as buffers without a copy when
 // the batch is done.
 
@@ -60,13 +61,27 @@ func (v *cvec[T]) reserve(n int) {
 func (v *cvec[T]) grow(k int) {
 	var z T
 	size := int(unsafe.Sizeof(z))
-	n := max(2*cap(v.s), len(v.s)+k, 64/size)
+	bytes := sizeClass(max(2*cap(v.s), len(v.s)+k) * size)
 	if v.raw == nil {
-		v.raw = v.mem.Allocate(n * size)
+		v.raw = v.mem.Allocate(bytes)
 	} else {
-		v.raw = v.mem.Reallocate(n*size, v.raw)
+		v.raw = v.mem.Reallocate(bytes, v.raw)
 	}
-	v.s = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(v.raw))), n)[:len(v.s)]
+	v.s = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(v.raw))), bytes/size)[:len(v.s)]
+}
+
+// sizeClass rounds an allocation up to one of four sizes per power of two
+// (at least 64 bytes): batches' buffers then come in a few sizes, which
+// malloc reuses as they are freed. Sized exactly (each batch's hint times
+// its records), they fragmented its heap: 10M users took 12 MiB more peak
+// RSS and 4 s more system time (page faults) than with arrow-go's
+// builders, which allocate powers of two.
+func sizeClass(n int) int {
+	if n <= 64 {
+		return 64
+	}
+	step := 1 << (bits.Len(uint(n-1)) - 3) // a quarter of the power of two below n
+	return (n + step - 1) &^ (step - 1)
 }
 
 // buffer hands the vector's memory to an Arrow buffer (the buffer frees
@@ -92,8 +107,9 @@ func (v *cvec[T]) free() {
 type colBuf struct {
 	t     *colType
 	dt    arrow.DataType
-	n     int     // values so far
-	nulls []int32 // their positions, in order
+	n     int          // values so far
+	nulls int          // of them null
+	nullw cvec[uint64] // bit i set: value i is null (words up to the last null)
 
 	u64  cvec[uint64]         // kBigint, kTimestamp, kDouble (bits), kOther
 	i32  cvec[int32]          // kDate
@@ -106,7 +122,7 @@ type colBuf struct {
 
 func newColBuf(t *colType, dt arrow.DataType, mem memory.Allocator) *colBuf {
 	b := &colBuf{t: t, dt: dt}
-	b.u64.mem, b.i32.mem, b.dec.mem, b.b8.mem, b.offs.mem, b.data.mem = mem, mem, mem, mem, mem, mem
+	b.u64.mem, b.i32.mem, b.dec.mem, b.b8.mem, b.offs.mem, b.data.mem, b.nullw.mem = mem, mem, mem, mem, mem, mem, mem
 	switch t.kind {
 	case kStruct:
 		st := dt.(*arrow.StructType)
@@ -126,7 +142,12 @@ func newColBuf(t *colType, dt arrow.DataType, mem memory.Allocator) *colBuf {
 // null appends a null (a null struct's fields get one each, as arrow-go's
 // StructBuilder does).
 func (b *colBuf) null() {
-	b.nulls = append(b.nulls, int32(b.n))
+	w := b.n >> 6
+	for len(b.nullw.s) <= w {
+		b.nullw.push(0)
+	}
+	b.nullw.s[w] |= 1 << (b.n & 63)
+	b.nulls++
 	b.n++
 	switch b.t.kind {
 	case kBool:
@@ -239,20 +260,22 @@ func (b *colBuf) any(v any) {
 func (b *colBuf) finish() arrow.ArrayData {
 	var mem memory.Allocator = b.u64.mem
 	bufs := []*memory.Buffer{nil}
-	if len(b.nulls) > 0 {
-		raw := mem.Allocate(int(bitutil.BytesForBits(int64(b.n))))
-		for i := range raw {
-			raw[i] = 0xff
+	if b.nulls > 0 {
+		// the validity bitmap is the nulls' words inverted
+		b.nullw.reserve((b.n+63)/64 - len(b.nullw.s))
+		for len(b.nullw.s) < (b.n+63)/64 {
+			b.nullw.push(0)
 		}
-		for _, p := range b.nulls {
-			bitutil.ClearBit(raw, int(p))
+		for i, w := range b.nullw.s {
+			b.nullw.s[i] = ^w
 		}
-		bufs[0] = memory.NewBufferWithAllocator(raw, mem)
+		bufs[0] = b.nullw.buffer()
 	}
 	var kids []arrow.ArrayData
 	switch b.t.kind {
 	case kBool:
-		raw := mem.Allocate(int(bitutil.BytesForBits(int64(b.n))))
+		raw := mem.Allocate(sizeClass(int(bitutil.BytesForBits(int64(b.n)))))
+		clear(raw) // a recycled buffer (bufPool) is not zeroed
 		for i, x := range b.b8.s {
 			if x != 0 {
 				bitutil.SetBit(raw, i)
@@ -276,7 +299,7 @@ func (b *colBuf) finish() arrow.ArrayData {
 	default:
 		bufs = append(bufs, b.offs.buffer(), b.data.buffer())
 	}
-	d := array.NewData(b.dt, b.n, bufs, kids, len(b.nulls), 0)
+	d := array.NewData(b.dt, b.n, bufs, kids, b.nulls, 0)
 	for _, buf := range bufs {
 		if buf != nil {
 			buf.Release() // the data holds its own reference
@@ -296,6 +319,7 @@ func (b *colBuf) free() {
 	b.b8.free()
 	b.offs.free()
 	b.data.free()
+	b.nullw.free()
 	for _, k := range b.kids {
 		k.free()
 	}

@@ -164,3 +164,22 @@ func randValue(r *rand.Rand, t *colType, depth int) any {
 	}
 	return strings.Repeat("é", r.IntN(3)) + strings.Repeat("x", r.IntN(20))
 }
+
+func TestSizeClass(t *testing.T) {
+	prev := 0
+	for n := 0; n < 1<<20; n++ {
+		c := sizeClass(n)
+		if c < n || c < 64 || c < prev {
+			t.Fatalf("sizeClass(%d) = %d (previous %d)", n, c, prev)
+		}
+		if n > 64 && c > n+n/4 {
+			t.Fatalf("sizeClass(%d) = %d: more than a quarter over", n, c)
+		}
+		prev = c
+	}
+	for _, tc := range [][2]int{{0, 64}, {65, 80}, {100, 112}, {1000, 1024}, {1025, 1280}, {45008, 49152}} {
+		if got := sizeClass(tc[0]); got != tc[1] {
+			t.Errorf("sizeClass(%d) = %d, want %d", tc[0], got, tc[1])
+		}
+	}
+}
