@@ -73,9 +73,9 @@ func (v *cvec[T]) grow(k int) {
 // sizeClass rounds an allocation up to one of four sizes per power of two
 // (at least 64 bytes): batches' buffers then come in a few sizes, which
 // malloc reuses as they are freed. Sized exactly (each batch's hint times
-// its records), they fragmented its heap: 10M users took 12 MiB more peak
-// RSS and 4 s more system time (page faults) than with arrow-go's
-// builders, which allocate powers of two.
+// its records), they took fresh pages instead: a transform of 10M users
+// spent 12.7 s in the kernel against 8.6 s in size classes (and 7.4–8.7 s
+// with arrow-go's builders, which allocate powers of two).
 func sizeClass(n int) int {
 	if n <= 64 {
 		return 64
