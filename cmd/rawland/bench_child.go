@@ -74,6 +74,9 @@ func runStep(ctx context.Context, a *app, scratch, profile string, args ...strin
 	cmd := exec.CommandContext(ctx, exe, argv...)
 	// later entries win: the bench decides the profile, not the caller's environment
 	cmd.Env = append(os.Environ(), asMainEnv+"=1", peakRSSEnv+"="+rssFile, cpuProfileEnv+"="+profile)
+	if args[0] == "bench-read-json" { // DuckDB alone: with the allocator it has as DuckDB
+		cmd.Env = append(cmd.Env, duckdbDefaultMalloc()...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, a.stderr
 	// a stopped bench stops its child as Ctrl-C would (it rolls back and

@@ -21,6 +21,12 @@ __attribute__((constructor)) static void rawland_limit_arenas(void) {
 */
 import "C"
 
+import (
+	"fmt"
+	"os"
+	"runtime"
+)
+
 // rawland lets glibc keep two malloc arenas (the constructor above). glibc
 // gives each OS thread that allocates under contention an arena of its
 // own, up to 8 per core, and each arena keeps what is freed in it. Go
@@ -32,3 +38,16 @@ import "C"
 // (1M users: the same time and peak). One arena was measured a round
 // before: 10 MiB less, but 7 s more system time at 10M, the threads
 // waiting for its lock.
+
+// duckdbDefaultMalloc is the environment for a child that measures
+// DuckDB alone (bench's read_json baselines): glibc's own arena limit (8
+// per core), which that child would otherwise not get, because it is this
+// binary. Two arenas slowed DuckDB's multi-threaded read_json_auto, and
+// the transform's ratio to it would have gained from that. Nil when the
+// user set MALLOC_ARENA_MAX: then every child has theirs.
+func duckdbDefaultMalloc() []string {
+	if _, set := os.LookupEnv("MALLOC_ARENA_MAX"); set {
+		return nil
+	}
+	return []string{fmt.Sprintf("MALLOC_ARENA_MAX=%d", 8*runtime.NumCPU())}
+}
