@@ -129,6 +129,10 @@ func (bc *bytesConv) vvalue(t *colType, n *fnode, st *fastState) bool {
 			return bc.vlist(t, d, st)
 		case c == '"' && (t.kind == kVarchar || t.kind == kTimestamp):
 			return bc.vstring(t, d, st)
+		case (c == '-' || c >= '0' && c <= '9') && t.kind == kBigint && d.multipleOf == nil && !d.hasEnum:
+			if bc.vint(d, st) {
+				return true
+			}
 		}
 	}
 	// anything else: the validator checks it, the converter converts it
@@ -163,6 +167,54 @@ func (bc *bytesConv) vstring(t *colType, n *fnode, st *fastState) bool {
 	} else {
 		bc.cells = append(bc.cells, bc.text(s))
 	}
+	return true
+}
+
+// vint takes a plain integer (no fraction or exponent, at most 15 digits)
+// that n accepts as BIGINT, read once: the validator (number) would scan
+// its syntax, decide it is an integer and parse it as a float for its
+// bounds, and the converter parse it again. false: not such a number, or
+// not plainly valid; nothing was read, and the general path decides.
+func (bc *bytesConv) vint(n *fnode, st *fastState) bool {
+	b, start := st.b, st.pos
+	i := start
+	if b[i] == '-' {
+		i++
+	}
+	j := i
+	var v int64
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' && j-i <= 15 {
+		v = v*10 + int64(b[j]-'0')
+		j++
+	}
+	digits := j - i
+	if digits == 0 || digits > 15 || b[i] == '0' && digits > 1 ||
+		j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+		return false
+	}
+	if b[start] == '-' {
+		v = -v
+	}
+	if n.types != 0 && n.types&(jtInteger|jtNumber) == 0 {
+		return false
+	}
+	// v is exactly a float64 (15 digits): a bound decides as number()'s
+	// comparison does, and a tie with an inexact bound is left to it
+	f := float64(v)
+	for _, bd := range [...]struct {
+		b        *fbound
+		min, dir bool // a minimum; exclusive
+	}{{n.min, true, false}, {n.max, false, false}, {n.exMin, true, true}, {n.exMax, false, true}} {
+		if bd.b == nil {
+			continue
+		}
+		if f == bd.b.f && (!bd.b.exact || bd.dir) || bd.min && f < bd.b.f || !bd.min && f > bd.b.f {
+			return false
+		}
+	}
+	st.pos = j
+	bc.cbuf = appendCanonStr(bc.cbuf, 'n', unsafeString(b[start:j]))
+	bc.cells = append(bc.cells, cell{n: v})
 	return true
 }
 
