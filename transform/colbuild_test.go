@@ -37,28 +37,7 @@ func TestColBufMatchesArrowBuilders(t *testing.T) {
 			var hint sizeHint
 			for _, size := range []int{1, 3, len(rows)} {
 				for at := 0; at < len(rows); at += size {
-					batch := rows[at:min(at+size, len(rows))]
-					cb := newBatchCols(st.sch, st.cols, poisonMem{mem})
-					hint.reserve(cb, len(batch))
-					for _, row := range batch {
-						for i, b := range cb.cols {
-							b.any(row[i])
-						}
-					}
-					hint.learn(cb, len(batch))
-					got := cb.record(len(batch))
-					cb.free()
-					want := buildRecord(st.sch, st.cols, batch)
-					if !array.RecordEqual(got, want) {
-						for i := range got.NumCols() {
-							if !array.Equal(got.Column(int(i)), want.Column(int(i))) {
-								t.Fatalf("batch of %d at row %d, column %s:\n got %v\nwant %v", size, at, got.ColumnName(int(i)), got.Column(int(i)), want.Column(int(i)))
-							}
-						}
-						t.Fatalf("batch of %d at row %d: records differ", size, at)
-					}
-					got.Release()
-					want.Release()
+					colBufDiff(t, st, mem, &hint, rows[at:min(at+size, len(rows))])
 				}
 			}
 			if n := mem.AllocatedBytes(); n != 0 {
@@ -103,27 +82,38 @@ func TestColBufRandomRows(t *testing.T) {
 				rows[i] = append(rows[i], randValue(r, c.t, 0))
 			}
 		}
-		cb := newBatchCols(st.sch, st.cols, poisonMem{mem})
-		hint.reserve(cb, len(rows))
-		for _, row := range rows {
-			for i, b := range cb.cols {
-				b.any(row[i])
-			}
-		}
-		hint.learn(cb, len(rows))
-		got := cb.record(len(rows))
-		cb.free()
-		want := buildRecord(st.sch, st.cols, rows)
-		for i := range got.NumCols() {
-			if !array.Equal(got.Column(int(i)), want.Column(int(i))) {
-				t.Fatalf("column %s:\n got %v\nwant %v", got.ColumnName(int(i)), got.Column(int(i)), want.Column(int(i)))
-			}
-		}
-		got.Release()
-		want.Release()
+		colBufDiff(t, st, mem, &hint, rows)
 	}
 	if n := mem.AllocatedBytes(); n != 0 {
 		t.Errorf("%d bytes of C memory never freed", n)
+	}
+}
+
+// colBufDiff builds rows (check()'s values) into one batch of colBufs (in
+// mem, poisoned when freed) and with arrow-go's builders, and fails unless
+// the records are equal.
+func colBufDiff(t *testing.T, st *stager, mem *mallocator.Mallocator, hint *sizeHint, rows [][]any) {
+	t.Helper()
+	cb := newBatchCols(st.sch, st.cols, poisonMem{mem})
+	hint.reserve(cb, len(rows))
+	for _, row := range rows {
+		for i, b := range cb.cols {
+			b.any(row[i])
+		}
+	}
+	hint.learn(cb, len(rows))
+	got := cb.record(len(rows))
+	cb.free()
+	defer got.Release()
+	want := buildRecord(st.sch, st.cols, rows)
+	defer want.Release()
+	for i := range got.NumCols() {
+		if !array.Equal(got.Column(int(i)), want.Column(int(i))) {
+			t.Fatalf("batch of %d rows, column %s:\n got %v\nwant %v", len(rows), got.ColumnName(int(i)), got.Column(int(i)), want.Column(int(i)))
+		}
+	}
+	if !array.RecordEqual(got, want) {
+		t.Fatalf("batch of %d rows: records differ", len(rows))
 	}
 }
 
