@@ -56,6 +56,28 @@ func TestDirectLoadInChunks(t *testing.T) {
 			t.Errorf("report %s, want %s", got, wantReport)
 		}
 	})
+	t.Run("batches ended by their bytes", func(t *testing.T) {
+		// batches of up to 1000 records (one batch), but ended once they
+		// hold twice a record's bytes: the same rows and report, in a batch
+		// per 2 or 3 records
+		for _, staged := range []bool{false, true} {
+			e := newItems()
+			batches := 0
+			e.transform(func(o *Options) {
+				o.BatchSize, o.batchBytes, o.staged = 1000, 2*len(item(10, "v10", t1)), staged
+				o.afterBatch = func() { batches++ }
+			})
+			if got := tables(e); !reflect.DeepEqual(got, want) {
+				t.Errorf("staged %v, rows:\ngot  %v\nwant %v", staged, got, want)
+			}
+			if got := report(e); got != wantReport {
+				t.Errorf("staged %v, report %s, want %s", staged, got, wantReport)
+			}
+			if n := len(chunkedRun()); batches < n/3 {
+				t.Errorf("staged %v: %d records in %d batches, want at least %d", staged, n, batches, n/3)
+			}
+		}
+	})
 	t.Run("out of memory under the load's limit", func(t *testing.T) {
 		// DuckDB cannot append under 1 MiB: the load is rolled back (its
 		// committed chunks removed) and done again under the whole limit

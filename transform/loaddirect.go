@@ -143,6 +143,9 @@ func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d
 	st := newStager(s, t.w, d.tx, t.o.Workers, t.o.BatchSize, t.o.mode)
 	st.mem = t.o.batchAlloc()
 	st.afterBatch = t.o.afterBatch
+	if t.o.batchBytes > 0 {
+		st.maxBytes = t.o.batchBytes
+	}
 	st.direct = d
 	rs.qw.busy = func() error { return d.pause(ctx) }
 	err := st.stage(ctx, rs.feed(ctx), rs.sink)

@@ -141,6 +141,9 @@ func (t *transformer) stagingStager(ctx context.Context, s *Schema) (*stager, er
 	st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
 	st.mem = t.o.batchAlloc()
 	st.afterBatch = t.o.afterBatch
+	if t.o.batchBytes > 0 {
+		st.maxBytes = t.o.batchBytes
+	}
 	return st, nil
 }
 

@@ -85,6 +85,7 @@ type Options struct {
 	chunkRows  int64    // tests: rows per transaction of a direct load (default chunkRows)
 	loadLimit  int64    // tests: DuckDB's memory limit for a direct load (default half of memory_limit)
 	afterBatch func()   // tests: called after each loaded batch
+	batchBytes int      // tests: the bytes of records that end a batch early (default maxBatchBytes)
 	holdRows   int      // tests: key candidates (rows) and quarantined records (bytes) the direct load holds while its INSERT streams
 	filterKeys int64    // tests: the most records a direct load's key filter is made for (default maxFilterKeys)
 	// tests: called after each run's or batch of runs' warehouse commit

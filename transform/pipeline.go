@@ -66,10 +66,12 @@ type stager struct {
 	tx      execer // the staging table's connection (no transaction: bisect.go)
 	workers int
 	batch   int
-	mode    loadMode
-	cols    []field
-	sch     *arrow.Schema
-	app     *appender // loadAppender
+	// maxBytes ends a batch early (maxBatchBytes; tests set less)
+	maxBytes int
+	mode     loadMode
+	cols     []field
+	sch      *arrow.Schema
+	app      *appender // loadAppender
 	// direct, when set, appends the rows to the stream's table in its
 	// transaction instead of the staging table (direct.go).
 	direct *directLoad
@@ -106,12 +108,20 @@ var errStopped = errors.New("stopped after an earlier error")
 // it is freed, so that a batch read after it was freed shows.
 var batchMem memory.Allocator = mallocator.NewMallocator()
 
+// maxBatchBytes ends a batch early once its records hold this many bytes
+// (transform.batch_size is counted in records, and one landed record may
+// be as large as its page, up to max_response_bytes): the batch's memory
+// stays bounded, and a text column of a batch, which holds at most a few
+// times its records' bytes, stays far below the 2 GiB that Arrow's 32-bit
+// offsets can address (colBuf.text).
+const maxBatchBytes = 64 << 20
+
 // arenaChunk is the size of the buffers stage copies records into.
 const arenaChunk = 64 << 10
 
 func newStager(s *Schema, w *warehouse, tx execer, workers, batch int, mode loadMode) *stager {
 	cols := s.stageColumns()
-	return &stager{s: s, w: w, tx: tx, workers: max(workers, 1), batch: max(batch, 1), mode: mode, cols: cols, sch: arrowSchema(cols), mem: batchMem}
+	return &stager{s: s, w: w, tx: tx, workers: max(workers, 1), batch: max(batch, 1), maxBytes: maxBatchBytes, mode: mode, cols: cols, sch: arrowSchema(cols), mem: batchMem}
 }
 
 func (st *stager) fail(err error) {
@@ -161,9 +171,10 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 	}()
 	var buf []rawRec
 	var arena []byte // the records' bytes, copied out of the reader's buffer
+	var bufBytes int
 	flush := func() {
 		recs := buf
-		buf = make([]rawRec, 0, st.batch)
+		buf, bufBytes = make([]rawRec, 0, st.batch), 0
 		s.Go(func() stream.Callback {
 			defer st.stopOnPanic()
 			var out *batchOut
@@ -208,8 +219,8 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 		at := len(arena)
 		arena = append(arena, r.data...)
 		r.data = arena[at:len(arena):len(arena)]
-		buf = append(buf, r)
-		if len(buf) >= st.batch {
+		buf, bufBytes = append(buf, r), bufBytes+len(r.data)
+		if len(buf) >= st.batch || bufBytes >= st.maxBytes {
 			flush()
 		}
 		return nil
