@@ -20,7 +20,7 @@ import (
 // convert exactly (a value that does not convert, an escaped object key,
 // a missing primary key, two extra fields with one path, ...) it refuses,
 // and the record takes the check() path, whose row goes through
-// appendArrow into the same batch. TestBytesArrowDifferential and
+// colBuf.any into the same batch. TestBytesArrowDifferential and
 // FuzzBytesArrow hold the two paths to equal Arrow records.
 //
 // It works in two passes: row walks the bytes and writes one cell per

@@ -209,7 +209,7 @@ func (bc *bytesConv) drift(d driftSet) {
 }
 
 // emit replays the tape into the batch's columns, one per staging
-// column, with the values appendArrow would append: the root's fields
+// column, with the values colBuf.any would append: the root's fields
 // through its table in fcell (fcell[:n+1]), then the columns after them.
 func (bc *bytesConv) emit(bs []*colBuf, cols []field) {
 	n := len(bc.s.root.fields)

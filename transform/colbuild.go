@@ -215,7 +215,8 @@ func (b *colBuf) listEnd() {
 	b.n++
 }
 
-// any appends a converted value as appendArrow does (check()'s rows).
+// any appends a converted value (check()'s rows); arrowref_test.go holds
+// it to arrow-go's builders.
 func (b *colBuf) any(v any) {
 	if v == nil {
 		b.null()

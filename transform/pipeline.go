@@ -243,7 +243,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 // process checks one batch; it runs on a worker. In Arrow mode a record
 // the fast validator accepts is converted straight from its bytes
 // (bytesarrow.go); any other, and any the converter refuses, goes through
-// check() and appendArrow, into the same builder, in landed order.
+// check() and colBuf.any, into the same columns, in landed order.
 func (st *stager) process(recs []rawRec) *batchOut {
 	crashpoint.Hit("transform_batch")
 	var c converter
