@@ -74,7 +74,7 @@ func (s seal) same(o seal) bool {
 
 // prepared says how a working database was made.
 type prepared struct {
-	Method  string  // "patch" (the previous snapshot, rewritten where it differs), "copy", "clone" or "" (it existed)
+	Method  string  // "patch" (the previous snapshot, rewritten where it differs), "kept" (the whole copy the publish kept), "copy", "clone" or "" (it existed)
 	Written int64   // bytes written
 	Bytes   int64   // the working database's size
 	Seconds float64 // how long it took
@@ -118,6 +118,11 @@ func ensureWork(ctx context.Context, lay layout, log *slog.Logger, rebuild bool)
 			return prepared{}, err
 		}
 	}
+	if p.Method == "" && sealed != nil {
+		if p, err = useWholeCopy(lay, *sealed, log); err != nil {
+			return prepared{}, err
+		}
+	}
 	if p.Method == "" {
 		if p, err = copyPublished(lay, sealed, log); err != nil {
 			return prepared{}, err
@@ -138,7 +143,7 @@ func ensureWork(ctx context.Context, lay layout, log *slog.Logger, rebuild bool)
 	}
 	// what the next working database was made from is no longer needed (a
 	// reader that holds the previous snapshot keeps it until it closes it)
-	for _, f := range []string{lay.prev, lay.patching, lay.delta} {
+	for _, f := range []string{lay.prev, lay.patching, lay.delta, lay.nextSeal, lay.next} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return prepared{}, fmt.Errorf("prepare the working database: %w", err)
 		}
@@ -227,6 +232,37 @@ func applyAndRename(ctx context.Context, lay layout, f *os.File, name string, d 
 		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
 	}
 	return prepared{Method: method, Written: written, Bytes: d.Target.Bytes}, nil
+}
+
+// useWholeCopy makes the working database the whole copy the last
+// publish kept (keepWholeCopy), by a rename, if it is a copy of the
+// snapshot rawland sealed; a zero result means there is none. It is what
+// rawland published whether or not anyone wrote into the published
+// snapshot since.
+func useWholeCopy(lay layout, sealed seal, log *slog.Logger) (prepared, error) {
+	var kept seal
+	if err := readJSON(lay.nextSeal, &kept); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("ignoring the copy the last publish kept", KeyPath, lay.nextSeal, "error", err)
+		}
+		return prepared{}, nil
+	}
+	if !kept.same(sealed) {
+		return prepared{}, nil // from an interrupted publish
+	}
+	st, err := os.Stat(lay.next)
+	if err != nil {
+		return prepared{}, nil
+	}
+	if iter, err := fileIteration(lay.next); err != nil || st.Size() != kept.Bytes || iter != kept.Iteration {
+		log.Warn("ignoring the copy the last publish kept: it is not the file it recorded", KeyPath, lay.next,
+			"bytes", st.Size(), "want_bytes", kept.Bytes)
+		return prepared{}, nil
+	}
+	if err := os.Rename(lay.next, lay.work); err != nil {
+		return prepared{}, fmt.Errorf("prepare the working database: %w", err)
+	}
+	return prepared{Method: "kept", Bytes: st.Size()}, nil
 }
 
 // copyPublished makes the working database a copy of the published

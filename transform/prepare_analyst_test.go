@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,6 +215,89 @@ func TestPrepareResumesAfterACrash(t *testing.T) {
 			if exists(e.lay.patching) || exists(e.lay.delta) {
 				t.Error("the preparation left its files")
 			}
+		})
+	}
+}
+
+// A run that rewrites most of the warehouse keeps a whole copy of what it
+// published (next.duckdb, sealed in next.json) instead of a delta; the
+// next preparation renames it into place (nothing copied). It is what
+// rawland published even after an analyst wrote into the published
+// snapshot. A copy whose seal is missing (a crash between the copy and its
+// seal), names another snapshot, or that is not the file it recorded, is
+// never used: the published snapshot is copied instead, when unchanged.
+func TestWholeCopyKeptForTheNextRun(t *testing.T) {
+	const rows = 50_000
+	for _, c := range []struct {
+		name  string
+		after func(t *testing.T, e *snapEnv)
+		want  string // the preparation's method
+	}{
+		{"untouched", nil, "kept"},
+		{"an analyst wrote into the published snapshot", func(t *testing.T, e *snapEnv) {
+			analyst(t, e.lay.published)()
+		}, "kept"},
+		{"its seal lost", func(t *testing.T, e *snapEnv) {
+			if err := os.Remove(e.lay.nextSeal); err != nil {
+				t.Fatal(err)
+			}
+		}, "copy"},
+		{"its seal names another snapshot", func(t *testing.T, e *snapEnv) {
+			var s seal
+			if err := readJSON(e.lay.nextSeal, &s); err != nil {
+				t.Fatal(err)
+			}
+			s.Iteration++
+			if err := writeFileAtomic(e.lay.nextSeal, s); err != nil {
+				t.Fatal(err)
+			}
+		}, "copy"},
+		{"the copy cut short", func(t *testing.T, e *snapEnv) {
+			if err := os.Truncate(e.lay.next, 3*4096); err != nil {
+				t.Fatal(err)
+			}
+		}, "copy"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newSnapEnv(t, rows)
+			e.change()
+			e.prepare()
+			e.it++
+			// every page rewritten, as by a rebuild
+			e.exec(fmt.Sprintf(`CREATE OR REPLACE TABLE t AS SELECT range AS id, md5((range + 1)::VARCHAR) AS s, range %% 7 AS a FROM range(%d)`, rows))
+			saved := e.publishSaving()
+			if !exists(e.lay.next) || !exists(e.lay.nextSeal) || exists(e.lay.delta) {
+				t.Fatalf("after a publish that rewrote every page: next.duckdb %v, next.json %v, next.delta %v; want a whole copy and no delta",
+					exists(e.lay.next), exists(e.lay.nextSeal), exists(e.lay.delta))
+			}
+			if !sameContent(t, e.lay.next, saved) {
+				t.Fatal("the whole copy kept is not what rawland published")
+			}
+			if c.after != nil {
+				c.after(t, e)
+			}
+			p, err := ensureWork(context.Background(), e.lay, e.log, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Method != c.want && !(c.want == "copy" && p.Method == "clone") {
+				t.Errorf("prepared by %q, want %q", p.Method, c.want)
+			}
+			if c.want == "kept" && p.Written != 0 {
+				t.Errorf("the kept copy was renamed into place, yet %d bytes were written", p.Written)
+			}
+			if !sameContent(t, e.lay.work, saved) {
+				t.Fatal("the working database is not what rawland published")
+			}
+			for _, f := range []string{e.lay.prev, e.lay.delta, e.lay.patching, e.lay.workTmp, e.lay.next, e.lay.nextSeal} {
+				if exists(f) {
+					t.Errorf("the preparation left %s", f)
+				}
+			}
+			e.it++
+			e.exec(smallRun(e.it))
+			e.publish()
+			e.noAnalystTrace(rows + 1)
 		})
 	}
 }

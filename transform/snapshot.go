@@ -22,15 +22,17 @@ import (
 // DATA/state/warehouse/ (for DATA/warehouse.duckdb). Publishing hands that
 // file itself to readers: once checkpointed, closed and fsynced, and the
 // pages in which it differs from the snapshot it replaces recorded in a
-// delta file (while it is still private and exactly what rawland wrote),
-// it gets the names readers open, by hard link and renames (no data is
+// delta file (while it is still private and exactly what rawland wrote;
+// when it differs in most pages, a whole copy of it is kept instead), it
+// gets the names readers open, by hard link and renames (no data is
 // copied). A rename is atomic, so a reader opens either the previous
 // snapshot or the new one, never a mix; a reader that has the previous one
 // open keeps its inode, and its view, until it closes it. The previous
 // snapshot keeps one private name, prev.duckdb; the next write session
 // writes the delta into it to make the new working database (prepare.go),
-// or, when a reader may still have it open or someone wrote into it,
-// copies a file no one wrote into instead.
+// or renames the whole copy into place, or, when a reader may still have
+// the previous snapshot open or someone wrote into it, copies a file no
+// one wrote into instead.
 
 // layout is where the warehouse's files live.
 type layout struct {
@@ -41,6 +43,8 @@ type layout struct {
 	reader    string // a second name of the published snapshot, opened by rawland's own readers
 	prev      string // the previous snapshot, kept to become the next working database
 	delta     string // next.delta: the pages in which the published snapshot differs from prev
+	next      string // next.duckdb: a whole copy of the published snapshot, made when it differs too much from prev
+	nextSeal  string // next.json: the seal of the snapshot next.duckdb copies
 	patching  string // prev while the delta is written into it
 	seal      string // sealed.json: the identity of the snapshot handed to readers
 	tmp       string // what an older rawland left while it copied a snapshot
@@ -61,6 +65,8 @@ func layoutOf(warehouse string) layout {
 		reader:    filepath.Join(dir, "published.duckdb"),
 		prev:      filepath.Join(dir, "prev.duckdb"),
 		delta:     filepath.Join(dir, "next.delta"),
+		next:      filepath.Join(dir, "next.duckdb"),
+		nextSeal:  filepath.Join(dir, "next.json"),
 		patching:  filepath.Join(dir, "patching.duckdb"),
 		seal:      filepath.Join(dir, "sealed.json"),
 		tmp:       filepath.Join(dir, "publish.tmp"),
@@ -261,24 +267,27 @@ const deltaLimit = 4
 // writeDeltaFor records, before the working database (sealed as sl) is
 // handed to readers, the pages in which it differs from the snapshot it
 // replaces and the identity of that snapshot as read, or (with no
-// snapshot to diff against, or too many differences) the whole working
-// database. It reports whether the previous snapshot is needed. A delta
-// that cannot be written is not an error (the next working database is
-// then copied from the published snapshot, if it is unchanged); a
-// cancelled ctx is.
+// snapshot to diff against, or too many differences) a whole copy of the
+// working database (keepWholeCopy). It reports whether the previous
+// snapshot is needed. A delta or copy that cannot be written is not an
+// error (the next working database is then copied from the published
+// snapshot, if it is unchanged); a cancelled ctx is.
 func writeDeltaFor(ctx context.Context, lay layout, sl seal, log *slog.Logger) (keepPrev bool, err error) {
-	// a delta to the snapshot being replaced is superseded
-	if err := os.Remove(lay.delta); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, err
+	// a delta or copy of the snapshot being replaced is superseded (the
+	// copy's seal first: a copy without it is never used)
+	for _, f := range []string{lay.delta, lay.nextSeal, lay.next} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
 	}
-	want, err := os.Open(lay.work)
-	if err != nil {
-		return false, err
-	}
-	defer want.Close()
 	why := "no previous snapshot"
 	if exists(lay.reader) {
-		err := diffPublished(ctx, lay, want, sl)
+		want, err := os.Open(lay.work)
+		if err != nil {
+			return false, err
+		}
+		err = diffPublished(ctx, lay, want, sl)
+		want.Close()
 		if err == nil {
 			return true, nil
 		}
@@ -287,17 +296,43 @@ func writeDeltaFor(ctx context.Context, lay layout, sl seal, log *slog.Logger) (
 		}
 		why = err.Error()
 	}
-	bytes, err := writeDelta(ctx, lay.delta, want, nil, deltaHeader{Target: sl}, sl.Bytes+1)
-	if cerr := ctx.Err(); cerr != nil {
-		os.Remove(lay.delta)
-		return false, cerr
-	}
-	if err != nil {
-		log.Warn("cannot keep a copy of the published warehouse for the next run; if a read-write session writes into the warehouse, the next run fails", KeyPath, lay.delta, "error", err)
+	start := time.Now()
+	if err := keepWholeCopy(lay, sl); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return false, cerr
+		}
+		log.Warn("cannot keep a copy of the published warehouse for the next run; if a read-write session writes into the warehouse, the next run fails", KeyPath, lay.next, "error", err)
 		return false, nil
 	}
-	log.Info("kept a whole copy of the published warehouse for the next run", KeyPath, lay.delta, "bytes", bytes, "why", why)
+	log.Info("kept a whole copy of the published warehouse for the next run", KeyPath, lay.next, "bytes", sl.Bytes, "why", why, "seconds", time.Since(start).Seconds())
 	return false, nil
+}
+
+// keepWholeCopy copies the working database (sealed as sl) to next.duckdb
+// and then records sl in next.json. The next preparation renames the copy
+// into place as the working database (useWholeCopy): the one copy of the
+// file a run that rewrote most of the warehouse needs, made while the
+// file is still private and exactly what rawland wrote. Until then it is
+// the fallback should a read-write session write into the published
+// snapshot. It used to be a delta holding every page (next.delta), and
+// the next preparation copied the published snapshot anyway: two copies
+// of the file, 0.11 s and 0.13 s of a 3.8 s `transform --rebuild` of 1M
+// users (an 88 MB warehouse).
+func keepWholeCopy(lay layout, sl seal) error {
+	tmp := lay.next + ".tmp"
+	os.Remove(tmp)
+	if _, err := cloneFile(lay.work, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, lay.next); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := writeFileAtomic(lay.nextSeal, sl); err != nil {
+		os.Remove(lay.next)
+		return err
+	}
+	return syncDir(lay.dir)
 }
 
 // diffPublished writes the delta from the published snapshot to want.
@@ -323,7 +358,7 @@ func diffPublished(ctx context.Context, lay layout, want *os.File, sl seal) erro
 
 // cleanStale removes what an interrupted publish or reader left behind.
 func cleanStale(lay layout, log *slog.Logger) {
-	for _, p := range []string{lay.tmp, lay.staged, lay.workTmp, lay.delta + ".tmp"} {
+	for _, p := range []string{lay.tmp, lay.staged, lay.workTmp, lay.delta + ".tmp", lay.next + ".tmp"} {
 		if err := os.Remove(p); err == nil {
 			log.Info("removed a snapshot left by an interrupted publish", KeyPath, p)
 		}
