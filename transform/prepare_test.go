@@ -84,6 +84,12 @@ type snapEnv struct {
 }
 
 func newSnapEnv(t *testing.T, rows int) *snapEnv {
+	// these tests prepare right after a publish and check which source
+	// was used: the previous snapshot is waited for, never copied for
+	// being new (TestPrepareCopiesRatherThanWaits checks that)
+	rate := copyRateInsteadOfWaiting
+	copyRateInsteadOfWaiting = 0
+	t.Cleanup(func() { copyRateInsteadOfWaiting = rate })
 	e := &snapEnv{t: t, lay: layoutOf(filepath.Join(t.TempDir(), "warehouse.duckdb")), log: slog.New(slog.DiscardHandler)}
 	os.MkdirAll(e.lay.dir, 0o755)
 	e.exec(fmt.Sprintf(`CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS s, range %% 1000 AS a FROM range(%d)`, rows))
@@ -334,5 +340,37 @@ func TestPrepareNeverWritesAStillPublishedSnapshot(t *testing.T) {
 	}
 	if !sameContent(t, e.lay.work, e.lay.reader) {
 		t.Error("the working database differs from the published snapshot")
+	}
+}
+
+// A write session right after a publish (the reconcile of the same `rawland
+// run`, a quarantine replay) does not wait out snapshotGrace for a
+// previous snapshot small enough to copy quicker: it copies the published
+// snapshot. Once the grace has passed, the previous snapshot is patched.
+func TestPrepareCopiesRatherThanWaits(t *testing.T) {
+	e := newSnapEnv(t, 50_000)
+	copyRateInsteadOfWaiting = 64 << 20
+	e.change()
+	e.prepare()
+	e.it++
+	e.exec(smallRun(e.it))
+	e.publish()
+	if !exists(e.lay.prev) || !exists(e.lay.delta) {
+		t.Fatal("a small change should leave a previous snapshot and a delta")
+	}
+	p := e.prepare()
+	if p.Method != "copy" && p.Method != "clone" {
+		t.Errorf("prepared right after the publish by %q, want a copy of the published snapshot", p.Method)
+	}
+	if !sameContent(t, e.lay.work, e.lay.reader) {
+		t.Error("the working database differs from the published snapshot")
+	}
+	e.it++
+	e.exec(smallRun(e.it))
+	e.publish()
+	// a previous snapshot too big to copy within the grace is waited for
+	copyRateInsteadOfWaiting = 1
+	if p := e.prepare(); p.Method != "patch" {
+		t.Errorf("prepared by %q, want a patch of the previous snapshot after the grace", p.Method)
 	}
 }

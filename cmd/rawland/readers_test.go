@@ -231,9 +231,13 @@ func TestReadersNeverBlockTheJob(t *testing.T) {
 	}
 	// the publish's steps, and the preparation of the next working
 	// database (twice: whether it is patched into the previous snapshot or
-	// copied depends on which snapshots the holders have)
+	// copied depends on which snapshots the holders have). Each run starts
+	// once the previous snapshot was replaced more than 2 s ago, so that
+	// its preparation may patch it (sooner, this small warehouse is copied
+	// rather than waited for).
 	for _, point := range []string{"publish_delta", "publish_copied", "publish_reader", "publish_renamed", "prepare_written", "prepare_written"} {
 		up.change(rng, 4)
+		time.Sleep(2100 * time.Millisecond)
 		code, out := runChild(t, dir, []string{"RAWLAND_CRASHPOINT=" + point}, "run")
 		if code != -1 {
 			t.Fatalf("crash at %s: exit %d, want killed:\n%s", point, code, out)
