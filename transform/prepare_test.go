@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -372,5 +374,78 @@ func TestPrepareCopiesRatherThanWaits(t *testing.T) {
 	copyRateInsteadOfWaiting = 1
 	if p := e.prepare(); p.Method != "patch" {
 		t.Errorf("prepared by %q, want a patch of the previous snapshot after the grace", p.Method)
+	}
+}
+
+// sampleDiffering estimates the share of pages that differ from a few
+// hundred pages: none, all, and every other 256 KiB block rewritten.
+func TestSampleDiffering(t *testing.T) {
+	dir := t.TempDir()
+	const size = 16 << 20
+	base := make([]byte, size)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range base {
+		base[i] = byte(rng.Uint32())
+	}
+	write := func(name string, b []byte) *os.File {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	have := write("have", base)
+	half := bytes.Clone(base)
+	for off := 0; off < size; off += 2 * patchBlock {
+		for i := off; i < off+patchBlock; i++ {
+			half[i] ^= 0xff
+		}
+	}
+	all := bytes.Clone(base)
+	for i := range all {
+		all[i]++
+	}
+	for _, c := range []struct {
+		name   string
+		want   []byte
+		lo, hi float64
+	}{
+		{"identical", base, 0, 0},
+		{"every other block rewritten", half, 0.45, 0.55},
+		{"all rewritten", all, 1, 1},
+		{"a shorter base", append(bytes.Clone(base), base...), 0.5, 0.5},
+	} {
+		frac, err := sampleDiffering(write(c.name, c.want), have, int64(len(c.want)))
+		if err != nil || frac < c.lo || frac > c.hi {
+			t.Errorf("%s: %.3f, %v; want %.2f–%.2f", c.name, frac, err, c.lo, c.hi)
+		}
+	}
+}
+
+// A publish after a run that rewrote most of a warehouse big enough to
+// sample keeps a whole copy without writing a delta first.
+func TestPublishSamplesBeforeDiffing(t *testing.T) {
+	e := newSnapEnv(t, 1_000_000)
+	var logs strings.Builder
+	e.log = slog.New(slog.NewTextHandler(&logs, nil))
+	e.prepare()
+	e.it++
+	e.exec(`CREATE OR REPLACE TABLE t AS SELECT range AS id, md5((range + 7)::VARCHAR) AS s, range % 13 AS a FROM range(1000000)`)
+	e.publish()
+	if !strings.Contains(logs.String(), "sampled pages differ") || !exists(e.lay.next) || exists(e.lay.delta) {
+		t.Errorf("want a whole copy kept on the sample's word, no delta:\n%s", logs.String())
+	}
+	// a small run after it still gets a delta
+	e.prepare()
+	e.it++
+	e.exec(smallRun(e.it))
+	e.publish()
+	if !exists(e.lay.delta) || exists(e.lay.next) {
+		t.Errorf("a small change should leave a delta and no whole copy")
 	}
 }

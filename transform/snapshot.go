@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -346,6 +347,9 @@ func diffPublished(ctx context.Context, lay layout, want *os.File, sl seal) erro
 		return err
 	}
 	defer have.Close()
+	if frac, err := sampleDiffering(want, have, sl.Bytes); err == nil && frac > 0.4 {
+		return fmt.Errorf("%w (%.0f%% of %d sampled pages differ)", errDeltaTooBig, 100*frac, diffSamples)
+	}
 	if _, err := writeDelta(ctx, lay.delta, want, have, deltaHeader{Base: base, Target: sl}, sl.Bytes/deltaLimit); err != nil {
 		return err
 	}
@@ -354,6 +358,41 @@ func diffPublished(ctx context.Context, lay layout, want *os.File, sl seal) erro
 		return fmt.Errorf("%s changed while it was read (a read-write session wrote into it)", lay.reader)
 	}
 	return nil
+}
+
+// diffSamples is how many pages sampleDiffering compares.
+const diffSamples = 256
+
+// sampleDiffering estimates the fraction of want's pages that differ
+// from have by comparing diffSamples pages spread evenly over want
+// (wantBytes long). A run that rewrote most of the warehouse (a
+// --rebuild, a first load of a big stream) would otherwise read a quarter
+// of both files and write it into a delta before giving up (0.4–0.5 s of
+// a 10M-row rebuild's 1.3 s publish); a small run differs in a few pages,
+// so the threshold of 40% against the delta's 25% leaves it 15 points for
+// the sample's error (about 3 points for 256 pages). DuckDB rewrites a
+// changed block whole, so a page that differs marks a rewritten block.
+func sampleDiffering(want, have *os.File, wantBytes int64) (float64, error) {
+	pages := wantBytes / patchPage
+	if pages < diffSamples*4 {
+		return 0, nil // small files: the full diff is cheap
+	}
+	bw, bh := make([]byte, patchPage), make([]byte, patchPage)
+	differ := 0
+	for i := range int64(diffSamples) {
+		off := (i*pages/diffSamples + pages/(2*diffSamples)) * patchPage
+		if _, err := want.ReadAt(bw, off); err != nil {
+			return 0, err
+		}
+		nh, err := have.ReadAt(bh, off)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if nh < len(bh) || !bytes.Equal(bw, bh) {
+			differ++
+		}
+	}
+	return float64(differ) / diffSamples, nil
 }
 
 // cleanStale removes what an interrupted publish or reader left behind.
