@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,13 @@ import (
 // supports them (XFS, btrfs, bcachefs, ZFS 2.2+: no data is copied), else a
 // kernel-side copy; then fsyncs it. dst must not exist.
 func cloneFile(src, dst string) (string, error) {
+	return cloneFileCtx(context.Background(), src, dst)
+}
+
+// cloneFileCtx is cloneFile, copying 64 MiB at a time and stopping (dst
+// removed) once ctx is done: a publish's copy of a big warehouse must not
+// hold up a SIGTERM.
+func cloneFileCtx(ctx context.Context, src, dst string) (string, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return "", err
@@ -23,19 +31,32 @@ func cloneFile(src, dst string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	fail := func(err error) (string, error) {
+		out.Close()
+		os.Remove(dst)
+		return "", err
+	}
 	method := "clone"
 	if err := reflink(out, in); err != nil {
 		method = "copy"
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			os.Remove(dst)
-			return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
+		for {
+			if err := ctx.Err(); err != nil {
+				return fail(err)
+			}
+			n, err := io.CopyN(out, in, 64<<20) // copy_file_range: the kernel copies
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return fail(fmt.Errorf("copy %s to %s: %w", src, dst, err))
+			}
+			if n == 0 {
+				break
+			}
 		}
 	}
 	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return "", fmt.Errorf("sync %s: %w", dst, err)
+		return fail(fmt.Errorf("sync %s: %w", dst, err))
 	}
 	if err := out.Close(); err != nil {
 		os.Remove(dst)
