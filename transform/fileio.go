@@ -43,15 +43,11 @@ func cloneFileCtx(ctx context.Context, src, dst string) (string, error) {
 			if err := ctx.Err(); err != nil {
 				return fail(err)
 			}
-			n, err := io.CopyN(out, in, 64<<20) // copy_file_range: the kernel copies
-			if err == io.EOF {
+			// copy_file_range: the kernel copies; io.EOF once src is done
+			if _, err := io.CopyN(out, in, 64<<20); err == io.EOF {
 				break
-			}
-			if err != nil {
+			} else if err != nil {
 				return fail(fmt.Errorf("copy %s to %s: %w", src, dst, err))
-			}
-			if n == 0 {
-				break
 			}
 		}
 	}
