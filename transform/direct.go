@@ -91,10 +91,15 @@ type directLoad struct {
 // keySeed seeds the key hashes; any seed works within one process.
 var keySeed = maphash.MakeSeed()
 
-// keyHashes hashes each row's primary key (columns pk of rec).
-func keyHashes(rec arrow.Record, pk []int) []uint64 {
+// keyHashes hashes each row's primary key (columns pk of rec), into buf
+// (reused when it has room).
+func keyHashes(buf []uint64, rec arrow.Record, pk []int) []uint64 {
 	n := int(rec.NumRows())
-	out := make([]uint64, n)
+	out := buf[:0]
+	if cap(out) < n {
+		out = make([]uint64, n)
+	}
+	out = out[:n]
 	var h maphash.Hash
 	h.SetSeed(keySeed)
 	var b [16]byte

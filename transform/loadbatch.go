@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -128,22 +129,28 @@ func (rs *runSet) sink(b *batchOut) error {
 	if rs.t.o.Progress != nil {
 		rs.t.o.Progress(s.Stream, b.n)
 	}
-	recs := make([]rawRec, 0, b.n)
-	recs = append(recs, b.valid...)
-	for _, q := range b.quar {
-		recs = append(recs, q.rawRec)
-	}
-	first, last := recs[0].seq>>seqShift, recs[0].seq>>seqShift
-	for _, r := range recs {
-		i := r.seq >> seqShift
+	first, last := int64(math.MaxInt64), int64(-1)
+	count := func(seq int64) {
+		i := seq >> seqShift
 		first, last = min(first, i), max(last, i)
 		rs.rrs[i].Records++
+	}
+	for _, r := range b.valid {
+		count(r.seq)
+	}
+	for _, q := range b.quar {
+		count(q.seq)
 	}
 	if len(b.drift) > 0 {
 		if first == last {
 			rs.drifts[first].merge(b.drift)
 		} else {
 			// the batch spans runs: see again which record showed what
+			recs := make([]rawRec, 0, b.n)
+			recs = append(recs, b.valid...)
+			for _, q := range b.quar {
+				recs = append(recs, q.rawRec)
+			}
 			slices.SortFunc(recs, func(a, b rawRec) int { return cmp.Compare(a.seq, b.seq) })
 			var c converter
 			for _, r := range recs {

@@ -37,6 +37,10 @@ const (
 	// the address space it replaces (the parent's, with vfork, as os/exec
 	// starts children) into the new process. VmHWM starts afresh at exec.
 	peakRSSEnv = "RAWLAND_PEAK_RSS_FILE"
+	// allocProfileEnv: when the command ends, rawland writes a profile of
+	// the Go memory it allocated (pprof's allocs; `go tool pprof
+	// -sample_index=alloc_space`) to this file.
+	allocProfileEnv = "RAWLAND_ALLOC_PROFILE"
 )
 
 // childRun is what one step cost as a process of its own.
@@ -139,6 +143,15 @@ func childHooks() (func(), error) {
 		}
 		done = stop
 	}
+	if path := os.Getenv(allocProfileEnv); path != "" {
+		stop := done
+		done = func() {
+			stop()
+			if err := writeAllocProfile(path); err != nil {
+				fmt.Fprintf(os.Stderr, "rawland: %s: %v\n", allocProfileEnv, err)
+			}
+		}
+	}
 	if path := os.Getenv(peakRSSEnv); path != "" {
 		stop := done
 		done = func() {
@@ -150,6 +163,23 @@ func childHooks() (func(), error) {
 		}
 	}
 	return done, nil
+}
+
+// writeAllocProfile writes the allocs profile (what the Go heap was asked
+// for since the start, sampled) to the file path.
+func writeAllocProfile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // startProfile starts a CPU profile into the file path (its directory is
