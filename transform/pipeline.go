@@ -119,6 +119,15 @@ func newChunk(n int) []byte {
 	return make([]byte, 0, arenaChunk)
 }
 
+// recycleChunks gives record buffers back; nothing may read them after.
+func recycleChunks(chunks [][]byte) {
+	for _, c := range chunks {
+		if cap(c) == arenaChunk {
+			chunkFree.put(c[:0])
+		}
+	}
+}
+
 // getRecList is an empty record list with room for n records.
 func getRecList(n int) []rawRec {
 	if l := recListFree.get(); cap(l) >= n {
@@ -141,11 +150,7 @@ func putRecList(l []rawRec) {
 // hashes are not used beyond that; quarantine and drift copy what they
 // keep).
 func (b *batchOut) recycle() {
-	for _, c := range b.chunks {
-		if cap(c) == arenaChunk {
-			chunkFree.put(c[:0])
-		}
-	}
+	recycleChunks(b.chunks)
 	b.chunks = nil
 	putRecList(b.valid)
 	b.valid = nil
@@ -281,7 +286,19 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 			var out *batchOut
 			if st.failed() == nil {
 				out = st.process(recs)
-				out.chunks = own
+				if st.direct != nil && len(out.quar) == 0 && len(out.drift) == 0 {
+					// a direct load reads no record's bytes after this (its
+					// rows are in out.rec; a batch DuckDB refuses is loaded
+					// again from the landed files), and the sink reads them
+					// only for drift: the buffers go back now, not after
+					// the batches queued before this one were loaded
+					for i := range out.valid {
+						out.valid[i].data = nil
+					}
+					recycleChunks(own)
+				} else {
+					out.chunks = own
+				}
 			}
 			putRecList(recs) // out has its own list of the valid ones
 			return func() {
