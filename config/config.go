@@ -240,6 +240,12 @@ type Transform struct {
 	StaleAfter Duration `yaml:"stale_after"`
 	// BatchSize is the number of records per Arrow batch (default 2000).
 	BatchSize int `yaml:"batch_size"`
+	// WorkerNice: transform's validation workers run this many steps of
+	// nice below the process (default 10; 0 = as the process; Linux), so
+	// that DuckDB's one writing thread, which every record passes, gets a
+	// core whenever it can run. On a machine busy with other work the
+	// workers yield to that work too.
+	WorkerNice int `yaml:"worker_nice"`
 	// MemoryLimit caps DuckDB's memory while transforming (default
 	// 128MiB); above it DuckDB spills to DATA/state/warehouse/tmp (private,
 	// removed when the transform ends), so a run of any size transforms in
@@ -277,6 +283,7 @@ const (
 	DefaultLockWait         = 30 * time.Second
 	DefaultStaleAfter       = 24 * time.Hour
 	DefaultBatchSize        = 2000
+	DefaultWorkerNice       = 10
 	DefaultMemoryLimit      = 128 << 20
 	DefaultRollBytes        = 64 << 20
 	DefaultDQBatch          = 100

@@ -34,6 +34,7 @@ var (
 	rangePageRecords = intRange{min: 1, max: 1_000_000, what: "records per page"}
 	rangePageStart   = intRange{def: 1, min: 0, max: 1_000_000_000, what: "the first page's number"}
 	rangeDQBatch     = intRange{def: DefaultDQBatch, min: 1, max: 100_000, what: "IDs per delta-queue cycle"}
+	rangeWorkerNice  = intRange{def: DefaultWorkerNice, min: 0, max: 19, what: "steps of nice below the process for transform's validation workers (0 = as the process)"}
 )
 
 // durRange is the allowed range of a duration setting.

@@ -60,6 +60,7 @@ func TestConfigThatCannotWork(t *testing.T) {
 		// validator errors inside flow mappings name the key too
 		{"batch_size absurd", rangeBase + "transform: {lock_wait: 1s, batch_size: 99999999999999}\n", "transform.batch_size", 9, "1 to 1,000,000"},
 		{"batch_size negative", rangeBase + "transform: {batch_size: -1}\n", "transform.batch_size", 9, "out of range"},
+		{"worker_nice beyond 19", rangeBase + "transform: {worker_nice: 20}\n", "transform.worker_nice", 9, "0 to 19 (default 10"},
 		{"lease_ttl zero", rangeBase + "lease_ttl: 0s\n", "lease_ttl", 9, "use 1s to 24h (default 1m"},
 		{"lease_ttl absurd", rangeBase + "lease_ttl: 9000h\n", "lease_ttl", 9, "out of range"},
 		{"lock_wait absurd", rangeBase + "transform: {lock_wait: 100h}\n", "transform.lock_wait", 9, "out of range"},
@@ -116,14 +117,14 @@ func TestConfigThatCannotWork(t *testing.T) {
 // TestDefaultsAndMeaningfulZeros: absent keys get their defaults; the
 // zeros that mean something are kept.
 func TestDefaultsAndMeaningfulZeros(t *testing.T) {
-	cfg := rangeBase + "transform: {batch_size: 0, lock_wait: 0s}\n"
+	cfg := rangeBase + "transform: {batch_size: 0, lock_wait: 0s, worker_nice: 0}\n"
 	cfg = strings.Replace(cfg, "    path: /s\n", "    path: /s\n    pagination: {type: page, param: p, start: 0}\n", 1)
 	c, err := config.Load(writeProject(t, cfg, map[string]string{"issues.json": `{}`}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Transform.BatchSize != config.DefaultBatchSize || c.Transform.LockWait != 0 || *c.Streams["s"].Pagination.Start != 0 {
-		t.Fatalf("batch_size %d, lock_wait %s, start %d", c.Transform.BatchSize, c.Transform.LockWait.D(), *c.Streams["s"].Pagination.Start)
+	if c.Transform.BatchSize != config.DefaultBatchSize || c.Transform.LockWait != 0 || *c.Streams["s"].Pagination.Start != 0 || c.Transform.WorkerNice != 0 {
+		t.Fatalf("batch_size %d, lock_wait %s, start %d, worker_nice %d", c.Transform.BatchSize, c.Transform.LockWait.D(), *c.Streams["s"].Pagination.Start, c.Transform.WorkerNice)
 	}
 	c, err = config.Load(writeProject(t, rangeBase, map[string]string{"issues.json": `{}`}))
 	if err != nil {
@@ -131,7 +132,8 @@ func TestDefaultsAndMeaningfulZeros(t *testing.T) {
 	}
 	src := c.Sources["api"]
 	if c.LeaseTTL.D() != config.DefaultLeaseTTL || c.Transform.LockWait.D() != config.DefaultLockWait || src.Concurrency != config.DefaultConcurrency ||
-		src.Timeout.D() != config.DefaultTimeout || c.Streams["s"].MaxPages != config.DefaultMaxPages || c.Landing.RollBytes != config.DefaultRollBytes {
+		src.Timeout.D() != config.DefaultTimeout || c.Streams["s"].MaxPages != config.DefaultMaxPages || c.Landing.RollBytes != config.DefaultRollBytes ||
+		c.Transform.WorkerNice != config.DefaultWorkerNice {
 		t.Fatalf("defaults not applied: %+v %+v", c, src)
 	}
 }

@@ -44,6 +44,7 @@ func (v *validator) validate() {
 	v.checkDur([]string{"transform", "lock_wait"}, &c.Transform.LockWait, rangeLockWait)
 	v.checkDur([]string{"transform", "stale_after"}, &c.Transform.StaleAfter, rangeStaleAfter)
 	v.checkInt([]string{"transform", "batch_size"}, &c.Transform.BatchSize, rangeBatchSize)
+	v.checkInt([]string{"transform", "worker_nice"}, &c.Transform.WorkerNice, rangeWorkerNice)
 	if v.set([]string{"transform", "memory_limit"}) && c.Transform.MemoryLimit < Size(rangeMemoryLimit.min) {
 		v.fail([]string{"transform", "memory_limit"}, "memory_limit %s is too small for DuckDB: use 64MiB or more", FormatSize(int64(c.Transform.MemoryLimit)))
 	} else {

@@ -141,6 +141,7 @@ func (t *transformer) loadDirectTx(ctx context.Context, s *Schema, rs *runSet, d
 		return nil, 0, err
 	}
 	st := newStager(s, t.w, d.tx, t.o.Workers, t.o.BatchSize, t.o.mode)
+	st.nice = t.o.Config.Transform.WorkerNice
 	st.mem = t.o.batchAlloc()
 	st.afterBatch = t.o.afterBatch
 	if t.o.batchBytes > 0 {

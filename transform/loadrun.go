@@ -139,6 +139,7 @@ func (t *transformer) stagingStager(ctx context.Context, s *Schema) (*stager, er
 		return nil, err
 	}
 	st := newStager(s, t.w, t.w.conn, t.o.Workers, t.o.BatchSize, t.o.mode)
+	st.nice = t.o.Config.Transform.WorkerNice
 	st.mem = t.o.batchAlloc()
 	st.afterBatch = t.o.afterBatch
 	if t.o.batchBytes > 0 {

@@ -188,6 +188,10 @@ type stager struct {
 	hint    sizeHint // values and text per record, for the next batch's columns
 	// scratchPool holds the workers' scratch space (workerScratch)
 	scratchPool sync.Pool
+	// nice: the workers run this many steps of nice below the process
+	// (transform.worker_nice; 0: as the process), so that DuckDB's one
+	// writing thread gets a core whenever it can run (yieldToWriter)
+	nice int
 
 	mu  sync.Mutex
 	err error
@@ -285,6 +289,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 			defer st.stopOnPanic()
 			var out *batchOut
 			if st.failed() == nil {
+				yieldToWriter(st.nice)
 				out = st.process(recs)
 				if st.direct != nil && len(out.quar) == 0 && len(out.drift) == 0 {
 					// a direct load reads no record's bytes after this (its

@@ -133,6 +133,7 @@ func replayRun(ctx context.Context, o Options, w *warehouse, s *Schema, run pend
 	}
 	defer marks.close()
 	st := newStager(s, w, w.conn, o.Workers, o.BatchSize, o.mode)
+	st.nice = o.Config.Transform.WorkerNice
 	st.mem = o.batchAlloc()
 	feed := func(emit func(rawRec) error) error {
 		return quarantinedRecords(ctx, w.conn, s.Stream, run.id, o.BatchSize, emit)
