@@ -190,7 +190,7 @@ type stager struct {
 	scratchPool sync.Pool
 	// nice: the workers run this many steps of nice below the process
 	// (transform.worker_nice; 0: as the process), so that DuckDB's one
-	// writing thread gets a core whenever it can run (yieldToWriter)
+	// writing thread gets a core whenever it can run (nicepool.go)
 	nice int
 
 	mu  sync.Mutex
@@ -289,8 +289,7 @@ func (st *stager) stage(ctx context.Context, feed func(emit func(rawRec) error) 
 			defer st.stopOnPanic()
 			var out *batchOut
 			if st.failed() == nil {
-				yieldToWriter(st.nice)
-				out = st.process(recs)
+				runNiced(st.nice, func() { out = st.process(recs) })
 				if st.direct != nil && len(out.quar) == 0 && len(out.drift) == 0 {
 					// a direct load reads no record's bytes after this (its
 					// rows are in out.rec; a batch DuckDB refuses is loaded

@@ -2,14 +2,17 @@ package transform
 
 import (
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
-// TestYieldToWriter: a worker that yields runs on a thread of its own at
-// the process's nice plus delta (at most 19); calling it again changes
-// nothing; other goroutines' threads, the test's own among them, keep the
-// process's priority; delta 0 leaves everything as it was.
-func TestYieldToWriter(t *testing.T) {
+// TestRunNiced: a batch run through runNiced runs on a thread at the
+// process's nice plus delta (at most 19), on a pool of threads that never
+// ends (no thread exits: see nicepool.go) and grows only to the batches run
+// at once; a panic comes back to the caller; delta 0 runs on the caller's
+// thread; other goroutines' threads keep the process's priority.
+func TestRunNiced(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("thread priorities are Linux-only")
 	}
@@ -19,34 +22,70 @@ func TestYieldToWriter(t *testing.T) {
 	if !ok {
 		t.Skip("getpriority failed")
 	}
-	type got struct{ first, again, zero int }
-	run := func(delta int) got {
-		ch := make(chan got)
-		go func() {
-			var g got
-			yieldToWriter(delta)
-			g.first, _ = threadNice()
-			yieldToWriter(delta)
-			g.again, _ = threadNice()
-			ch <- g
-		}() // the goroutine ends locked: its thread ends with it
-		return <-ch
+	niceOf := func(delta int) int {
+		var n int
+		runNiced(delta, func() { n, _ = threadNice() })
+		return n
 	}
-	for _, delta := range []int{10, 25} {
-		g := run(delta)
-		want := min(base+delta, 19)
-		if g.first != want || g.again != want {
-			t.Errorf("delta %d: worker thread at nice %d, then %d; want %d", delta, g.first, g.again, want)
+	for _, delta := range []int{7, 25} {
+		for range 3 {
+			if got, want := niceOf(delta), min(base+delta, 19); got != want {
+				t.Fatalf("delta %d: ran at nice %d, want %d", delta, got, want)
+			}
 		}
 	}
-	if g := run(0); g.first != base {
-		t.Errorf("delta 0: worker thread at nice %d, want the process's %d", g.first, base)
+	if got := niceOf(0); got != base {
+		t.Errorf("delta 0: ran at nice %d, want the process's %d", got, base)
 	}
 	if n, _ := threadNice(); n != base {
 		t.Errorf("the test's thread went from nice %d to %d", base, n)
 	}
-	// a new goroutine, not locked, runs at the process's priority: no
-	// worker thread was given back to Go's pool of threads
+	// four at once: the pool grows to four, and no further
+	var wg sync.WaitGroup
+	var running atomic.Int32
+	gate := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runNiced(7, func() { running.Add(1); <-gate })
+		}()
+	}
+	for running.Load() < 4 {
+		runtime.Gosched()
+	}
+	close(gate)
+	wg.Wait()
+	p := nicePools[7]
+	p.mu.Lock()
+	idle := p.idle
+	p.mu.Unlock()
+	if idle != 4 {
+		t.Errorf("after four batches at once the pool has %d threads, want 4", idle)
+	}
+	for range 10 {
+		niceOf(7)
+	}
+	p.mu.Lock()
+	idle = p.idle
+	p.mu.Unlock()
+	if idle != 4 {
+		t.Errorf("batches one after another grew the pool to %d threads, want it to stay 4", idle)
+	}
+	// a panic comes back to the caller
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the batch's panic", r)
+			}
+		}()
+		runNiced(7, func() { panic("boom") })
+	}()
+	if got := niceOf(7); got != min(base+7, 19) {
+		t.Errorf("after a panic: ran at nice %d", got)
+	}
+	// a new goroutine runs at the process's priority: no lowered thread
+	// went back to Go's threads
 	for range 20 {
 		ch := make(chan int)
 		go func() { n, _ := threadNice(); ch <- n }()
