@@ -119,6 +119,36 @@ func TestDirectLoadInChunks(t *testing.T) {
 			t.Errorf("rows after the next transform:\ngot  %v\nwant %v", got, want)
 		}
 	})
+	t.Run("a chunk's commit fails", func(t *testing.T) {
+		// chunks are committed on a goroutine of their own while the next
+		// chunk's batches queue (rotateAsync): a commit that fails, before
+		// or after the commit itself, fails the load, leaves only the rows
+		// from before, and the next transform loads the run whole
+		for _, after := range []bool{false, true} {
+			for _, at := range []int{1, 3} {
+				e := newItems()
+				o := e.options()
+				o.chunkRows, o.BatchSize = 3, 2
+				boom := errors.New("the disk is gone")
+				o.rotateFault = func(chunk int, committed bool) error {
+					if chunk == at && committed == after {
+						return boom
+					}
+					return nil
+				}
+				if _, err := Run(context.Background(), o); !errors.Is(err, boom) {
+					t.Fatalf("chunk %d, after the commit %v: Run: %v, want the fault", at, after, err)
+				}
+				if got := e.one(`SELECT count(*) FROM main."items"`); got != "2" {
+					t.Fatalf("chunk %d, after the commit %v: the failed load left %s rows, want the 2 from before", at, after, got)
+				}
+				e.transform()
+				if got := tables(e); !reflect.DeepEqual(got, want) {
+					t.Errorf("chunk %d, after the commit %v: rows after the next transform:\ngot  %v\nwant %v", at, after, got, want)
+				}
+			}
+		}
+	})
 	t.Run("crashed after chunks were committed", func(t *testing.T) {
 		e := newItems()
 		batches := 0

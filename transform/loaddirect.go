@@ -70,6 +70,7 @@ func (t *transformer) loadDirectOnce(ctx context.Context, s *Schema, runs []land
 		d.chunk = t.o.chunkRows
 	}
 	d.committed = t.w.appended
+	d.fault = t.o.rotateFault
 	if t.o.holdRows > 0 {
 		d.candHold, rs.qw.hold = t.o.holdRows, t.o.holdRows
 	}

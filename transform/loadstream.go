@@ -82,9 +82,20 @@ func startInsert(ctx context.Context, conn *sql.Conn, tx *sql.Tx, sch *arrow.Sch
 
 // startInsertBuffered is startInsert with a buffer of buffer bytes.
 func startInsertBuffered(ctx context.Context, conn *sql.Conn, tx *sql.Tx, sch *arrow.Schema, query string, buffer int64) *insertStream {
+	return startInsertAfter(ctx, conn, sch, query, semaphore.NewWeighted(buffer), buffer,
+		func() (*sql.Tx, error) { return tx, nil })
+}
+
+// startInsertAfter begins query once before returns the transaction to
+// run it in (before runs on the statement's goroutine: the statement can
+// wait for the connection, e.g. for the previous chunk's commit, while
+// the loader already queues its batches). room bounds the bytes queued
+// (its size max); statements that share a room share the bound. When
+// before fails, the statement ends with its error, reading nothing.
+func startInsertAfter(ctx context.Context, conn *sql.Conn, sch *arrow.Schema, query string, room *semaphore.Weighted, max int64, before func() (*sql.Tx, error)) *insertStream {
 	ended, end := context.WithCancel(context.WithoutCancel(ctx))
 	ins := &insertStream{ch: make(chan queuedBatch, insertQueue), done: make(chan error, 1),
-		room: semaphore.NewWeighted(buffer), max: buffer, ended: ended}
+		room: room, max: max, ended: ended}
 	ins.rd = &feedReader{schema: sch, ch: ins.ch, ctx: ctx, room: ins.room}
 	ins.rd.refs.Store(1)
 	ins.wg.Go(func() {
@@ -92,6 +103,10 @@ func startInsertBuffered(ctx context.Context, conn *sql.Conn, tx *sql.Tx, sch *a
 		// then panics again, in end), so that send never waits for ever
 		err := errors.New("the streamed INSERT stopped")
 		defer func() { ins.done <- err; end() }()
+		var tx *sql.Tx
+		if tx, err = before(); err != nil {
+			return
+		}
 		err = execReader(ctx, conn, tx, ins.rd, query)
 	})
 	return ins
@@ -142,7 +157,8 @@ func (ins *insertStream) end(abort bool) error {
 		ins.result, ins.over = <-ins.done, true
 	}
 	ins.wg.Wait()
-	for q := range ins.ch {
+	for q := range ins.ch { // never read (the statement failed): its room back too
+		ins.room.Release(q.size)
 		q.rec.Release()
 	}
 	ins.rd.Release()

@@ -88,6 +88,9 @@ type Options struct {
 	batchBytes int      // tests: the bytes of records that end a batch early (default maxBatchBytes)
 	holdRows   int      // tests: key candidates (rows) and quarantined records (bytes) the direct load holds while its INSERT streams
 	filterKeys int64    // tests: the most records a direct load's key filter is made for (default maxFilterKeys)
+	// tests: a chunk commit of a direct load fails with this error (nil:
+	// goes on), asked before (committed false) and after its commit
+	rotateFault func(chunk int, committed bool) error
 	// tests: called after each run's or batch of runs' warehouse commit
 	afterCommit func()
 	// tests: the most runs merged in one transaction (default batchRuns)
