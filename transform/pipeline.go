@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -193,8 +194,9 @@ type stager struct {
 	// writing thread gets a core whenever it can run (nicepool.go)
 	nice int
 
-	mu  sync.Mutex
-	err error
+	mu      sync.Mutex
+	err     error
+	stopped atomic.Bool // err is set
 }
 
 var errStopped = errors.New("stopped after an earlier error")
@@ -237,11 +239,18 @@ func (st *stager) fail(err error) {
 	st.mu.Lock()
 	if st.err == nil {
 		st.err = err
+		st.stopped.Store(true)
 	}
 	st.mu.Unlock()
 }
 
+// failed is the first error, or nil. It is asked for every record the
+// feed reads: the flag spares the lock (a lock per record was 0.8% of
+// the transform's CPU).
 func (st *stager) failed() error {
+	if !st.stopped.Load() {
+		return nil
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.err
